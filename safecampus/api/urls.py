@@ -1,0 +1,23 @@
+"""The versioned JSON API: /api/v1/, schema at /api/v1/openapi.json, docs at /api/v1/docs."""
+
+from ninja import NinjaAPI
+
+from safecampus.orgs.api import auth_router
+from safecampus.orgs.api import router as orgs_router
+
+from . import errors
+from .auth import BearerToken
+
+api = NinjaAPI(
+    title="safecampus API",
+    version="1",
+    description="Campus safety operations. Authenticate with POST /api/v1/auth/token, then "
+    "send 'Authorization: Bearer <token>'. Every answer is limited to the caller's units.",
+    urls_namespace="api-v1",
+    openapi_url="/openapi.json",
+    docs_url="/docs",
+    auth=BearerToken(),
+)
+errors.install(api)
+api.add_router("/auth", auth_router)
+api.add_router("/", orgs_router)

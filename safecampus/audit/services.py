@@ -1,0 +1,209 @@
+"""Writing to the audit trail, and checking that it is intact."""
+
+import contextvars
+import datetime as dt
+import decimal
+import hashlib
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from .models import AuditEntry
+
+GENESIS = "0" * 64
+# Key of the PostgreSQL advisory lock that orders writers of the chain.
+CHAIN_LOCK = 7_205_001
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: int | None
+    label: str
+    ip: str = ""
+
+
+_request_var: contextvars.ContextVar[Any] = contextvars.ContextVar("audit_request", default=None)
+_actor_var: contextvars.ContextVar[Actor | None] = contextvars.ContextVar(
+    "audit_actor", default=None
+)
+
+
+def client_ip(request: Any) -> str:
+    from django.conf import settings
+
+    if settings.USE_X_FORWARDED_FOR:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()[:45]
+    return str(request.META.get("REMOTE_ADDR", ""))[:45]
+
+
+@contextmanager
+def request_context(request: Any) -> Iterator[None]:
+    token = _request_var.set(request)
+    try:
+        yield
+    finally:
+        _request_var.reset(token)
+
+
+@contextmanager
+def acting_as(label: str, person: Any = None) -> Iterator[None]:
+    """Attribute changes made outside a request (a command, the worker) to someone."""
+    actor = Actor(id=getattr(person, "pk", None), label=str(person or label))
+    token = _actor_var.set(actor)
+    try:
+        yield
+    finally:
+        _actor_var.reset(token)
+
+
+def current_actor() -> Actor:
+    actor = _actor_var.get()
+    if actor is not None:
+        return actor
+    request = _request_var.get()
+    if request is None:
+        return Actor(id=None, label="system")
+    user = getattr(request, "user", None)
+    ip = client_ip(request)
+    if user is not None and user.is_authenticated:
+        return Actor(id=user.pk, label=user.get_username(), ip=ip)
+    return Actor(id=None, label="anonymous", ip=ip)
+
+
+def jsonable(value: Any) -> Any:
+    """A value as it is hashed: only types that survive a JSON round trip unchanged."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, dt.datetime):
+        if timezone.is_aware(value):
+            value = value.astimezone(dt.UTC)
+        return value.isoformat()
+    if isinstance(value, dt.date | dt.time | uuid.UUID | decimal.Decimal | float):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    return str(value)
+
+
+def entry_hash(
+    *,
+    seq: int,
+    at: dt.datetime,
+    actor_id: int | None,
+    actor_label: str,
+    ip: str,
+    action: str,
+    model: str,
+    object_id: str,
+    object_repr: str,
+    changes: dict,
+    prev_hash: str,
+) -> str:
+    payload = {
+        "seq": seq,
+        "at": jsonable(at),
+        "actor_id": actor_id,
+        "actor_label": actor_label,
+        "ip": ip,
+        "action": action,
+        "model": model,
+        "object_id": object_id,
+        "object_repr": object_repr,
+        "changes": changes,
+        "prev_hash": prev_hash,
+    }
+    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _lock_chain() -> None:
+    # SQLite transactions are IMMEDIATE (settings): a writer already holds the
+    # database's write lock. PostgreSQL needs an explicit lock so that two
+    # writers cannot both append after the same entry.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK])
+
+
+def audit_record(
+    *,
+    action: str,
+    model: str = "",
+    object_id: Any = "",
+    object_repr: str = "",
+    changes: dict | None = None,
+    actor: Actor | None = None,
+) -> AuditEntry:
+    """Append one entry to the chain, in the caller's transaction."""
+    actor = actor or current_actor()
+    changes = jsonable(changes or {})
+    with transaction.atomic():
+        _lock_chain()
+        last = AuditEntry.objects.order_by("-seq").values("seq", "hash").first()
+        seq = last["seq"] + 1 if last else 1
+        prev_hash = last["hash"] if last else GENESIS
+        fields = {
+            "seq": seq,
+            "at": timezone.now(),
+            "actor_id": actor.id,
+            "actor_label": actor.label[:150],
+            "ip": actor.ip,
+            "action": action,
+            "model": model,
+            "object_id": str(object_id)[:64],
+            "object_repr": str(object_repr)[:200],
+            "changes": changes,
+            "prev_hash": prev_hash,
+        }
+        return AuditEntry.objects.create(hash=entry_hash(**fields), **fields)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    broken_seq: int | None = None
+    reason: str = ""
+    head: str = GENESIS
+
+
+def audit_verify() -> VerifyResult:
+    """Walk the chain in order; name the first entry that does not fit."""
+    prev_hash = GENESIS
+    expected_seq = 1
+    checked = 0
+    columns = [
+        "seq", "at", "actor_id", "actor_label", "ip", "action", "model", "object_id",
+        "object_repr", "changes", "prev_hash", "hash",
+    ]
+    rows = AuditEntry.objects.order_by("seq").values_list(*columns).iterator(chunk_size=2000)
+    for row in rows:
+        entry = dict(zip(columns, row, strict=True))
+        stored_hash = entry.pop("hash")
+        seq = entry["seq"]
+        if seq != expected_seq:
+            return VerifyResult(
+                False, checked, seq,
+                f"entries {expected_seq}–{seq - 1} are missing" if seq > expected_seq
+                else f"entry {seq} is out of order",
+                prev_hash,
+            )
+        if entry["prev_hash"] != prev_hash:
+            return VerifyResult(False, checked, seq,
+                                "does not follow the entry before it", prev_hash)
+        if entry_hash(**entry) != stored_hash:
+            return VerifyResult(False, checked, seq, "content was changed", prev_hash)
+        prev_hash = stored_hash
+        expected_seq += 1
+        checked += 1
+    return VerifyResult(True, checked, None, "", prev_hash)

@@ -1,0 +1,26 @@
+"""My work (工作台): what needs the user's attention today. Later capabilities add panels."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from safecampus.orgs import access, selectors
+from safecampus.orgs.models import Membership, UnitKind
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    memberships = (
+        Membership.objects.filter(person=user, unit__archived_at__isnull=True)
+        .select_related("unit").order_by("unit__depth", "role")
+    )
+    units = access.units_visible(user, include_archived=False)
+    unassigned = selectors.areas_unassigned(user)
+    return render(request, "dashboards/home.html", {
+        "memberships": memberships,
+        "school_count": units.filter(kind__in=[UnitKind.SCHOOL, UnitKind.KINDERGARTEN]).count(),
+        "unit_count": units.count(),
+        "unassigned_count": unassigned.count(),
+        "unassigned": unassigned.order_by("unit__path", "name")[:20],
+    })

@@ -1,0 +1,185 @@
+"""A demo district: 1 bureau, 4 township groups, ~40 schools and kindergartens.
+
+Loaded through the same services a user goes through, so the demo is also an
+end-to-end check of them, and every record is in the audit trail.
+"""
+
+import random
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from safecampus.audit.services import acting_as
+
+from . import services
+from .models import AdminRole, AreaKind, Person, Position, Role, Unit, UnitKind
+
+BUREAU_CODE = "330199"
+BUREAU_NAME = "清河区教育局"
+
+GROUPS = [
+    ("城关", ["解放路", "人民路", "文昌路"], ["桃源", "柳湾", "石桥"]),
+    ("东湖", ["湖滨路", "东升路"], ["荷塘", "渔村", "白沙", "杨家"]),
+    ("西山", ["山前路"], ["枫林", "松岭", "竹溪", "黄泥", "清泉"]),
+    ("南塘", ["塘南路", "新华路"], ["稻香", "李庄", "梅溪", "陈家"]),
+]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
+GIVEN = "建国伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰红梅志刚海燕晓东春生"
+
+DEMO_LOGINS = [
+    ("sys.admin", "system administrator (accounts, tree, settings)"),
+    ("sec.admin", "security administrator (roles, password and lockout policy)"),
+    ("audit.admin", "audit administrator (audit trail)"),
+    ("bureau.admin", "bureau safety office, 清河区教育局: sees the whole district"),
+    ("group.head", "head of 城关学区: sees its schools"),
+    ("school.principal", "principal of 城关镇中心小学"),
+    ("school.safety", "safety officer of 城关镇中心小学"),
+    ("school.duty", "duty staff of 城关镇中心小学"),
+    ("other.principal", "principal of 西山镇中心小学 (another group)"),
+]
+
+
+@dataclass
+class _Ids:
+    rng: random.Random
+    mobile: int = 13900000000
+
+    def next_mobile(self) -> str:
+        self.mobile += self.rng.randint(1, 997)
+        return str(self.mobile)
+
+    def name(self) -> str:
+        given = "".join(self.rng.sample(GIVEN, self.rng.choice([1, 2])))
+        return self.rng.choice(SURNAMES) + given
+
+
+def demo_password() -> str:
+    return settings.SAFECAMPUS_DEMO_PASSWORD
+
+
+def _login(person: Person, password: str) -> None:
+    person.set_password(password)
+    person.password_changed_at = timezone.now()
+    person.is_active = True
+    person.save()
+
+
+def _admin(username: str, name: str, role: str, ids: _Ids) -> Person:
+    person, _ = Person.objects.get_or_create(
+        username=username, defaults={"name": name, "mobile": ids.next_mobile(),
+                                     "admin_role": role},
+    )
+    return person
+
+
+def demo_load() -> bool:
+    """Create the demo district unless it exists; always (re)set the demo passwords.
+
+    Returns True when the district was created now.
+    """
+    password = demo_password()
+    with acting_as("demo"), transaction.atomic():
+        created = not Unit.objects.filter(code=BUREAU_CODE).exists()
+        if created:
+            _build(random.Random(2026))
+        for username, _label in DEMO_LOGINS:
+            _login(Person.objects.get(username=username), password)
+    return created
+
+
+def _build(rng: random.Random) -> None:
+    ids = _Ids(rng)
+    system = _admin("sys.admin", "系统管理员", AdminRole.SYSTEM, ids)
+    security = _admin("sec.admin", "安全管理员", AdminRole.SECURITY, ids)
+    _admin("audit.admin", "审计管理员", AdminRole.AUDIT, ids)
+    _login(system, demo_password())
+
+    bureau = services.unit_create(
+        by=system, parent=None, code=BUREAU_CODE, name=BUREAU_NAME, kind=UnitKind.BUREAU,
+        address="清河区府前街1号", phone="0571-86001100",
+    )
+    officer = services.person_create(
+        by=system, unit=bureau, name="周立新", mobile=ids.next_mobile(), username="bureau.admin",
+    )
+    services.membership_grant(by=security, person=officer, unit=bureau, role=Role.SAFETY_OFFICE)
+    director = services.person_create(by=officer, unit=bureau, name="赵文华",
+                                      mobile=ids.next_mobile(), roles=[Role.BUREAU_LEADER])
+    services.unit_update(by=officer, unit=bureau, head=director, office_contact=officer)
+    services.seat_set(by=officer, unit=bureau, person=director, position=Position.LEADER)
+    services.seat_set(by=officer, unit=bureau, person=officer, position=Position.DEPUTY)
+    services.area_create(by=officer, unit=bureau, name="机关办公楼", kind=AreaKind.OFFICE,
+                         responsible=officer)
+
+    for g, (town, streets, villages) in enumerate(GROUPS, start=1):
+        group = services.unit_create(
+            by=officer, parent=bureau, code=f"{BUREAU_CODE}-{g:02d}", name=f"{town}学区",
+            kind=UnitKind.GROUP, address=f"{town}镇{streets[0]}8号", phone=f"0571-8600{g:02d}00",
+        )
+        head = services.person_create(
+            by=officer, unit=group, name=ids.name(), mobile=ids.next_mobile(),
+            roles=[Role.GROUP_HEAD], username="group.head" if g == 1 else None,
+        )
+        services.unit_update(by=officer, unit=group, head=head, office_contact=head)
+        services.seat_set(by=officer, unit=group, person=head, position=Position.LEADER)
+        schools = _school_names(town, streets, villages)
+        for s, (name, kind, boarding) in enumerate(schools, start=1):
+            _build_school(officer, group, g, s, name, kind, boarding, ids, rng)
+
+
+def _school_names(town: str, streets: list[str], villages: list[str]) -> list[tuple[str, str, bool]]:
+    names = [
+        (f"{town}镇中心小学", UnitKind.SCHOOL, False),
+        (f"{town}镇第一中学", UnitKind.SCHOOL, True),
+        (f"{town}镇中心幼儿园", UnitKind.KINDERGARTEN, False),
+    ]
+    names += [(f"{town}镇{street}小学", UnitKind.SCHOOL, False) for street in streets[1:]]
+    names += [(f"{village}村小学", UnitKind.SCHOOL, False) for village in villages]
+    names += [(f"{villages[0]}幼儿园", UnitKind.KINDERGARTEN, False)]
+    if len(names) < 10:
+        names += [(f"{town}镇第二中学", UnitKind.SCHOOL, True)]
+    return names
+
+
+def _build_school(
+    officer: Person, group: Unit, g: int, s: int, name: str, kind: str, boarding: bool,
+    ids: _Ids, rng: random.Random,
+) -> None:
+    code = f"33019901{g:02d}{s:02d}"
+    school = services.unit_create(
+        by=officer, parent=group, code=code, name=name, kind=kind,
+        address=f"{name[:2]}镇{rng.randint(1, 200)}号", phone=f"0571-86{g:02d}{s:02d}{rng.randint(10, 99)}",
+    )
+    demo = {(1, 1): "school", (3, 1): "other"}.get((g, s))
+    head_title = Role.PRINCIPAL
+
+    def person(role: str, username: str | None = None) -> Person:
+        return services.person_create(by=officer, unit=school, name=ids.name(),
+                                      mobile=ids.next_mobile(), roles=[role], username=username)
+
+    principal = person(head_title, f"{demo}.principal" if demo else None)
+    deputy = person(Role.STAFF)
+    safety = person(Role.SAFETY_OFFICER, "school.safety" if demo == "school" else None)
+    duty = person(Role.DUTY_STAFF, "school.duty" if demo == "school" else None)
+    guard = person(Role.GATE_GUARD)
+    teacher = person(Role.HEAD_TEACHER)
+    services.unit_update(by=officer, unit=school, head=principal, office_contact=safety)
+    services.seat_set(by=officer, unit=school, person=principal, position=Position.LEADER)
+    services.seat_set(by=officer, unit=school, person=deputy, position=Position.DEPUTY)
+    for member in (safety, duty, teacher):
+        services.seat_set(by=officer, unit=school, person=member, position=Position.MEMBER)
+
+    areas = [("教学楼", AreaKind.BUILDING, teacher), ("食堂", AreaKind.CANTEEN, deputy),
+             ("校门", AreaKind.GATE, guard), ("操场", AreaKind.SPORTS, teacher)]
+    if kind == UnitKind.SCHOOL:
+        areas.append(("实验室", AreaKind.LAB, safety))
+    if boarding:
+        areas.append(("学生宿舍", AreaKind.DORMITORY, duty))
+    # Some schools have not yet named everyone: the tree flags those areas.
+    unassigned = rng.random() < 0.25 or demo == "school"
+    for i, (area_name, area_kind, responsible) in enumerate(areas):
+        services.area_create(
+            by=officer, unit=school, name=area_name, kind=area_kind,
+            responsible=None if unassigned and i == len(areas) - 1 else responsible,
+        )

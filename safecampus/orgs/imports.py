@@ -1,0 +1,438 @@
+"""Onboarding a district from Excel: a sheet of units and a sheet of people.
+
+All rows or none: every row is checked first and every bad row is listed
+with its reason; only a clean workbook is applied, in one transaction.
+"""
+
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+from openpyxl.styles import Font
+
+from safecampus.lib import xlsx
+
+from . import access, services
+from .models import (
+    ALLOWED_CHILDREN,
+    MOBILE_RE,
+    Person,
+    Position,
+    Role,
+    Unit,
+    UnitKind,
+    code_validator,
+)
+
+UNITS_SHEET = "单位"
+PEOPLE_SHEET = "人员"
+HELP_SHEET = "说明"
+
+UNIT_ALIASES = {
+    "code": {"单位代码", "代码", "code"},
+    "name": {"单位名称", "名称", "name"},
+    "kind": {"类型", "单位类型", "type", "kind"},
+    "parent": {"上级单位代码", "上级代码", "parent code", "parent"},
+    "address": {"地址", "address"},
+    "phone": {"电话", "办公电话", "phone"},
+}
+PEOPLE_ALIASES = {
+    "name": {"姓名", "name"},
+    "mobile": {"手机号", "手机", "手机号码", "mobile"},
+    "unit": {"单位代码", "unit code", "unit"},
+    "roles": {"角色", "roles", "role"},
+    "username": {"用户名", "username"},
+}
+
+KIND_NAMES = {
+    UnitKind.BUREAU: {"教育局", "bureau"},
+    UnitKind.GROUP: {"学区", "乡镇教育服务组", "教育服务组", "group"},
+    UnitKind.SCHOOL: {"学校", "school"},
+    UnitKind.KINDERGARTEN: {"幼儿园", "kindergarten"},
+    UnitKind.DEPARTMENT: {"部门", "科室", "年级", "department"},
+}
+ROLE_NAMES = {
+    Role.BUREAU_LEADER: {"局领导", "bureau_leader"},
+    Role.SAFETY_OFFICE: {"安保科", "安稳办", "安全办", "safety_office"},
+    Role.GROUP_HEAD: {"学区负责人", "group_head"},
+    Role.PRINCIPAL: {"校长", "园长", "principal"},
+    Role.SAFETY_OFFICER: {"安全员", "safety_officer"},
+    Role.DUTY_STAFF: {"值班人员", "duty_staff"},
+    Role.HEAD_TEACHER: {"班主任", "head_teacher"},
+    Role.GATE_GUARD: {"门卫", "保安", "gate_guard"},
+    Role.INSPECTOR: {"督查员", "inspector"},
+    Role.STAFF: {"教职工", "职工", "staff"},
+}
+ROLE_EXPORT_NAMES = {
+    Role.BUREAU_LEADER: "局领导", Role.SAFETY_OFFICE: "安保科", Role.GROUP_HEAD: "学区负责人",
+    Role.PRINCIPAL: "校长", Role.SAFETY_OFFICER: "安全员", Role.DUTY_STAFF: "值班人员",
+    Role.HEAD_TEACHER: "班主任", Role.GATE_GUARD: "门卫", Role.INSPECTOR: "督查员",
+    Role.STAFF: "教职工",
+}
+POSITION_NAMES = {
+    Position.LEADER: {"组长", "领导小组组长", "leader"},
+    Position.DEPUTY: {"副组长", "领导小组副组长", "deputy"},
+    Position.MEMBER: {"成员", "领导小组成员", "member"},
+}
+HEAD_NAMES = {"第一责任人", "head"}
+ROLE_SEPARATORS = ["、", "，", ",", "；", ";", "/", " "]
+
+
+def _lookup(names: dict[str, set[str]], text: str) -> str | None:
+    key = text.strip().lower()
+    for value, aliases in names.items():
+        if key in aliases:
+            return str(value)
+    return None
+
+
+def split_roles(text: str) -> list[str]:
+    for sep in ROLE_SEPARATORS[1:]:
+        text = text.replace(sep, ROLE_SEPARATORS[0])
+    return [part for part in (p.strip() for p in text.split(ROLE_SEPARATORS[0])) if part]
+
+
+@dataclass
+class RowError:
+    sheet: str
+    row: int
+    reason: str
+
+
+@dataclass
+class ImportResult:
+    errors: list[RowError] = field(default_factory=list)
+    units: int = 0
+    people: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass
+class _UnitRow:
+    row: int
+    code: str
+    name: str
+    kind: str
+    parent: str
+    address: str
+    phone: str
+
+
+@dataclass
+class _PersonRow:
+    row: int
+    name: str
+    mobile: str
+    unit: str
+    roles: list[str]
+    positions: list[str]
+    is_head: bool
+    username: str
+
+
+def org_import(*, by: Person, file: IO[bytes]) -> ImportResult:
+    """Check the whole workbook; apply it only if every row is good."""
+    result = ImportResult()
+    try:
+        wb = xlsx.open_workbook(file)
+    except xlsx.WorkbookError:
+        result.errors.append(RowError("", 0, _("The file is not an Excel workbook (.xlsx).")))
+        return result
+    if not access.can_import(by):
+        raise PermissionDenied
+    units = _read_units(wb, result)
+    people = _read_people(wb, result)
+    if not units and not people and not result.errors:
+        result.errors.append(RowError("", 0, _("The workbook has no rows to import.")))
+    planned = _check_units(by, units, result)
+    _check_people(by, people, planned, result)
+    if result.errors:
+        return result
+    try:
+        with transaction.atomic():
+            _apply(by, units, people, result)
+    except (ValidationError, PermissionDenied) as exc:
+        # A rule the checks above missed: nothing was kept.
+        result.units = result.people = 0
+        result.errors.append(RowError("", 0, _describe(exc)))
+    return result
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(exc.messages)
+    return str(exc) or _("Not allowed.")
+
+
+def _sheet(wb: Any, name: str) -> Any:
+    if name in wb.sheetnames:
+        return wb[name]
+    english = {UNITS_SHEET: "units", PEOPLE_SHEET: "people"}[name]
+    if english in wb.sheetnames:
+        return wb[english]
+    return None
+
+
+def _read_units(wb: Any, result: ImportResult) -> list[_UnitRow]:
+    ws = _sheet(wb, UNITS_SHEET)
+    if ws is None:
+        return []
+    rows, missing = xlsx.read_table(ws, UNIT_ALIASES, {"code", "name", "kind"})
+    if missing:
+        result.errors.append(RowError(UNITS_SHEET, 1, _("Missing columns: %(cols)s")
+                                      % {"cols": ", ".join(missing)}))
+        return []
+    return [
+        _UnitRow(n, r.get("code", ""), r.get("name", ""), r.get("kind", ""), r.get("parent", ""),
+                 r.get("address", ""), r.get("phone", ""))
+        for n, r in rows
+    ]
+
+
+def _read_people(wb: Any, result: ImportResult) -> list[_PersonRow]:
+    ws = _sheet(wb, PEOPLE_SHEET)
+    if ws is None:
+        return []
+    rows, missing = xlsx.read_table(ws, PEOPLE_ALIASES, {"name", "mobile", "unit"})
+    if missing:
+        result.errors.append(RowError(PEOPLE_SHEET, 1, _("Missing columns: %(cols)s")
+                                      % {"cols": ", ".join(missing)}))
+        return []
+    people = []
+    for n, r in rows:
+        roles, positions, is_head, unknown = [], [], False, []
+        for part in split_roles(r.get("roles", "")):
+            if part.lower() in HEAD_NAMES:
+                is_head = True
+            elif role := _lookup(ROLE_NAMES, part):
+                roles.append(role)
+            elif position := _lookup(POSITION_NAMES, part):
+                positions.append(position)
+            else:
+                unknown.append(part)
+        if unknown:
+            result.errors.append(RowError(PEOPLE_SHEET, n, _("Unknown role: %(roles)s")
+                                          % {"roles": "、".join(unknown)}))
+        if len(positions) > 1:
+            result.errors.append(RowError(PEOPLE_SHEET, n, _(
+                "A person holds one position in a leadership group.")))
+        people.append(_PersonRow(n, r.get("name", ""), r.get("mobile", ""), r.get("unit", ""),
+                                 roles, positions, is_head, r.get("username", "")))
+    return people
+
+
+def _check_units(by: Person, rows: list[_UnitRow], result: ImportResult) -> dict[str, str]:
+    """Return code → kind for every unit that will exist after the import."""
+    err = result.errors.append
+    by_code: dict[str, _UnitRow] = {}
+    for r in rows:
+        if not r.code or not r.name or not r.kind:
+            err(RowError(UNITS_SHEET, r.row, _("Code, name and type are required.")))
+            continue
+        try:
+            code_validator(r.code)
+        except ValidationError as exc:
+            err(RowError(UNITS_SHEET, r.row, "; ".join(exc.messages)))
+            continue
+        kind = _lookup(KIND_NAMES, r.kind)
+        if kind is None:
+            err(RowError(UNITS_SHEET, r.row, _("Unknown type: %(kind)s") % {"kind": r.kind}))
+            continue
+        r.kind = kind
+        if r.code in by_code:
+            err(RowError(UNITS_SHEET, r.row, _("Duplicate code %(code)s (also in row %(other)d).")
+                         % {"code": r.code, "other": by_code[r.code].row}))
+            continue
+        by_code[r.code] = r
+    existing = {
+        u.code: u for u in Unit.objects.filter(code__in=[*by_code, *(r.parent for r in rows)])
+    }
+    for code, r in list(by_code.items()):
+        if code in existing:
+            err(RowError(UNITS_SHEET, r.row, _("Code %(code)s already exists.") % {"code": code}))
+            del by_code[code]
+    manage = access.manageable_paths(by)
+    for code, r in by_code.items():
+        # Walk up through the file to the first unit that already exists.
+        seen, cursor = {code}, r
+        while cursor.parent and cursor.parent in by_code:
+            if cursor.parent in seen:
+                err(RowError(UNITS_SHEET, r.row, _("The parent codes form a cycle: %(codes)s")
+                             % {"codes": " → ".join([*seen, cursor.parent])}))
+                break
+            seen.add(cursor.parent)
+            cursor = by_code[cursor.parent]
+        else:
+            if not r.parent:
+                if r.kind != UnitKind.BUREAU:
+                    err(RowError(UNITS_SHEET, r.row, _("A parent code is required.")))
+                elif manage is not None:
+                    err(RowError(UNITS_SHEET, r.row,
+                                 _("Only the system administrator can add a top-level unit.")))
+                continue
+            parent_kind = by_code[r.parent].kind if r.parent in by_code else None
+            if cursor.parent:
+                anchor = existing.get(cursor.parent)
+                if anchor is None or not access.unit_visible(by, anchor):
+                    err(RowError(UNITS_SHEET, r.row, _("Unknown parent code %(code)s.")
+                                 % {"code": r.parent}))
+                    continue
+                if manage is not None and not any(anchor.path.startswith(p) for p in manage):
+                    err(RowError(UNITS_SHEET, r.row, _("Unit %(code)s is outside the units you "
+                                                       "manage.") % {"code": anchor.code}))
+                    continue
+                if parent_kind is None:
+                    parent_kind = anchor.kind
+            if r.kind not in ALLOWED_CHILDREN.get(parent_kind or "", set()):
+                err(RowError(UNITS_SHEET, r.row, _("A %(child)s cannot be placed under a "
+                                                   "%(parent)s.")
+                             % {"child": UnitKind(r.kind).label,
+                                "parent": UnitKind(parent_kind).label}))
+    planned = {code: r.kind for code, r in by_code.items()}
+    return planned
+
+
+def _check_people(
+    by: Person, rows: list[_PersonRow], planned: dict[str, str], result: ImportResult
+) -> None:
+    err = result.errors.append
+    mobiles: dict[str, int] = {}
+    usernames: dict[str, int] = {}
+    unit_codes = {r.unit for r in rows} - set(planned)
+    existing = {u.code: u for u in access.units_visible(by).filter(code__in=unit_codes)}
+    taken_mobiles = set(
+        Person.objects.filter(mobile__in=[r.mobile for r in rows]).values_list("mobile", flat=True)
+    )
+    taken_usernames = set(
+        Person.objects.filter(username__in=[r.username for r in rows if r.username])
+        .values_list("username", flat=True)
+    )
+    manage = access.manageable_paths(by)
+    heads: dict[str, int] = {}
+    leaders: dict[str, int] = {}
+    for r in rows:
+        if not r.name:
+            err(RowError(PEOPLE_SHEET, r.row, _("A name is required.")))
+        if not MOBILE_RE.match(r.mobile):
+            err(RowError(PEOPLE_SHEET, r.row, _("Bad mobile number: %(mobile)s")
+                         % {"mobile": r.mobile or "—"}))
+        elif r.mobile in mobiles:
+            err(RowError(PEOPLE_SHEET, r.row, _("Duplicate mobile number (also in row %(other)d).")
+                         % {"other": mobiles[r.mobile]}))
+        elif r.mobile in taken_mobiles:
+            err(RowError(PEOPLE_SHEET, r.row, _("Mobile number %(mobile)s is already registered.")
+                         % {"mobile": r.mobile}))
+        else:
+            mobiles[r.mobile] = r.row
+        if r.username:
+            if r.username in usernames or r.username in taken_usernames:
+                err(RowError(PEOPLE_SHEET, r.row, _("Username %(name)s is already taken.")
+                             % {"name": r.username}))
+            usernames[r.username] = r.row
+        if r.unit in planned:
+            pass
+        elif r.unit in existing:
+            unit = existing[r.unit]
+            if manage is not None and not any(unit.path.startswith(p) for p in manage):
+                err(RowError(PEOPLE_SHEET, r.row, _("Unit %(code)s is outside the units you "
+                                                    "manage.") % {"code": r.unit}))
+        else:
+            err(RowError(PEOPLE_SHEET, r.row, _("Unknown unit code %(code)s.")
+                         % {"code": r.unit or "—"}))
+        if r.is_head:
+            if r.unit in heads:
+                err(RowError(PEOPLE_SHEET, r.row, _("Unit %(code)s already has a head (row "
+                                                    "%(other)d).")
+                             % {"code": r.unit, "other": heads[r.unit]}))
+            heads[r.unit] = r.row
+        if Position.LEADER in r.positions:
+            if r.unit in leaders:
+                err(RowError(PEOPLE_SHEET, r.row, _("The leadership group of %(code)s already has "
+                                                    "a leader (row %(other)d).")
+                             % {"code": r.unit, "other": leaders[r.unit]}))
+            leaders[r.unit] = r.row
+
+
+def _apply(by: Person, units: list[_UnitRow], people: list[_PersonRow],
+           result: ImportResult) -> None:
+    created: dict[str, Unit] = {}
+    pending = list(units)
+    while pending:
+        progressed = False
+        waiting = {u.code for u in pending}
+        for r in list(pending):
+            if not r.parent:
+                parent = None
+            elif r.parent in created:
+                parent = created[r.parent]
+            elif r.parent in waiting:
+                continue  # its parent is created later in this pass or the next
+            else:
+                parent = Unit.objects.get(code=r.parent)
+            created[r.code] = services.unit_create(
+                by=by, parent=parent, code=r.code, name=r.name, kind=r.kind,
+                address=r.address, phone=r.phone,
+            )
+            pending.remove(r)
+            progressed = True
+        if not progressed:  # unreachable after _check_units; refuse rather than loop
+            raise ValidationError(_("The parent codes form a cycle."))
+    result.units = len(created)
+    for r in people:
+        unit = created.get(r.unit) or Unit.objects.get(code=r.unit)
+        person = services.person_create(
+            by=by, unit=unit, name=r.name, mobile=r.mobile, roles=r.roles or [Role.STAFF],
+            username=r.username or None,
+        )
+        for position in r.positions:
+            services.seat_set(by=by, unit=unit, person=person, position=position)
+        if r.is_head:
+            unit.refresh_from_db()
+            services.unit_update(by=by, unit=unit, head=person)
+        result.people += 1
+
+
+# --- The template -----------------------------------------------------------------
+
+UNIT_COLUMNS = [
+    xlsx.Column("单位代码", 16, text=True), xlsx.Column("单位名称", 28), xlsx.Column("类型", 12),
+    xlsx.Column("上级单位代码", 16, text=True), xlsx.Column("地址", 30),
+    xlsx.Column("电话", 16, text=True),
+]
+PEOPLE_COLUMNS = [
+    xlsx.Column("姓名", 12), xlsx.Column("手机号", 16, text=True),
+    xlsx.Column("单位代码", 16, text=True), xlsx.Column("角色", 30),
+    xlsx.Column("用户名", 16),
+]
+
+
+def template_workbook() -> bytes:
+    wb = xlsx.new_workbook()
+    xlsx.write_table(wb.create_sheet(UNITS_SHEET), UNIT_COLUMNS, [])
+    xlsx.write_table(wb.create_sheet(PEOPLE_SHEET), PEOPLE_COLUMNS, [])
+    help_ws = wb.create_sheet(HELP_SHEET)
+    help_ws.column_dimensions["A"].width = 18
+    help_ws.column_dimensions["B"].width = 90
+    lines = [
+        ("工作表", "说明"),
+        ("单位", "每行一个单位。单位代码唯一（字母、数字、- 或 _，最多32位）；上级单位代码可以是本表中的单位，"
+                 "也可以是系统中已有的单位；顶级单位（教育局）不填上级。"),
+        ("类型", "教育局、学区（乡镇教育服务组）、学校、幼儿园、部门（科室/年级）。学区只能在教育局下，"
+                 "学校和幼儿园在教育局或学区下，部门在学校、幼儿园或部门下。"),
+        ("人员", "每行一人。手机号为11位大陆手机号，唯一；单位代码为本表或系统中的单位。"
+                 "用户名可不填，默认用手机号登录；初始无密码，由系统管理员设置。"),
+        ("角色", "可填多个，用顿号或逗号分隔：局领导、安保科、学区负责人、校长/园长、安全员、值班人员、"
+                 "班主任、门卫/保安、督查员、教职工；领导小组：组长、副组长、成员；第一责任人。"),
+        ("导入规则", "全部行无误才导入；有任何错误则一行都不导入，并列出每一个错误行及原因。"),
+        ("示例", "单位：3301020101 | 城关镇中心小学 | 学校 | 330102-01 | 城关镇解放路12号 | 0571-88880001"),
+        ("示例", "人员：王建国 | 13800001111 | 3301020101 | 校长、组长、第一责任人 |"),
+    ]
+    for line in lines:
+        help_ws.append(line)
+    help_ws["A1"].font = help_ws["B1"].font = Font(bold=True)
+    return xlsx.to_bytes(wb)

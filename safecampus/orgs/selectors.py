@@ -1,0 +1,162 @@
+"""Reads for the organisation pages and exports, scoped by orgs.access, aggregated in SQL."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from safecampus.lib import xlsx
+
+from . import access
+from .models import POSITION_ORDER, Area, LeadershipSeat, Membership, Person, Unit
+
+
+def units_with_counts(qs: QuerySet[Unit]) -> QuerySet[Unit]:
+    """Children lists: each unit with its open areas and how many lack a responsible person."""
+    return qs.select_related("head").annotate(
+        area_count=Count("areas", filter=Q(areas__archived_at__isnull=True), distinct=True),
+        unassigned_count=Count(
+            "areas",
+            filter=Q(areas__archived_at__isnull=True, areas__responsible__isnull=True),
+            distinct=True,
+        ),
+    )
+
+
+def unit_children(user: Any, unit: Unit, *, include_archived: bool = False) -> QuerySet[Unit]:
+    qs = Unit.objects.filter(path__startswith=unit.path, depth=unit.depth + 1)
+    if not include_archived:
+        qs = qs.filter(archived_at__isnull=True)
+    return units_with_counts(qs).order_by("kind", "code")
+
+
+def unit_roots(user: Any) -> QuerySet[Unit]:
+    return units_with_counts(access.root_units(user).filter(archived_at__isnull=True)).order_by(
+        "path"
+    )
+
+
+def subtree_unassigned_areas(user: Any, unit: Unit) -> int:
+    """Open areas anywhere under the unit with no responsible person."""
+    return Area.objects.filter(
+        unit__path__startswith=unit.path, archived_at__isnull=True, responsible__isnull=True,
+        unit__archived_at__isnull=True,
+    ).count()
+
+
+@dataclass
+class UnitDetail:
+    unit: Unit
+    ancestors: list[Unit]
+    areas: list[Area]
+    leadership: list[LeadershipSeat]
+    memberships: list[Membership]
+    children: list[Unit]
+    unassigned_below: int
+
+
+def unit_detail(user: Any, unit: Unit) -> UnitDetail:
+    visible_paths = [u for u in unit.get_ancestors() if access.unit_visible(user, u)]
+    areas = list(
+        Area.objects.filter(unit=unit, archived_at__isnull=True).select_related("responsible")
+    )
+    seats = sorted(
+        LeadershipSeat.objects.filter(unit=unit).select_related("person"),
+        key=lambda s: (POSITION_ORDER.get(s.position, 9), s.person.name),
+    )
+    memberships = list(
+        Membership.objects.filter(unit=unit).select_related("person").order_by("role",
+                                                                               "person__name")
+    )
+    return UnitDetail(
+        unit=unit,
+        ancestors=visible_paths,
+        areas=areas,
+        leadership=seats,
+        memberships=memberships,
+        children=list(unit_children(user, unit)),
+        unassigned_below=subtree_unassigned_areas(user, unit),
+    )
+
+
+def people_in_unit_tree(unit: Unit) -> QuerySet[Person]:
+    """Candidates for a head, responsible person or seat: people of the unit and its subtree,
+    and of the units above it (a group head can lead a school's group)."""
+    paths = [unit.path[:i] for i in range(Unit.steplen, len(unit.path) + 1, Unit.steplen)]
+    return (
+        Person.objects.filter(
+            Q(memberships__unit__path__startswith=unit.path)
+            | Q(memberships__unit__path__in=paths),
+            is_active=True,
+        )
+        .distinct()
+        .order_by("name")
+    )
+
+
+def people_list(user: Any, *, query: str = "", unit: Unit | None = None) -> QuerySet[Person]:
+    qs = access.people_visible(user)
+    if unit is not None:
+        qs = qs.filter(memberships__unit__path__startswith=unit.path).distinct()
+    if query:
+        qs = qs.filter(Q(name__icontains=query) | Q(username__icontains=query)
+                       | Q(mobile__contains=query))
+    return qs.prefetch_related(
+        Prefetch("memberships", queryset=Membership.objects.select_related("unit"))
+    ).order_by("name", "pk")
+
+
+def areas_unassigned(user: Any) -> QuerySet[Area]:
+    return access.areas_visible(user).filter(
+        archived_at__isnull=True, responsible__isnull=True, unit__archived_at__isnull=True
+    ).select_related("unit")
+
+
+# --- Export -----------------------------------------------------------------------
+
+
+def export_workbook(user: Any, *, title_unit: str, reporter: str, today: str) -> bytes:
+    """Units and people of the user's subtree, in the layout the import reads back."""
+    from .imports import PEOPLE_COLUMNS, PEOPLE_SHEET, UNIT_COLUMNS, UNITS_SHEET
+    from .models import UnitKind
+
+    kind_label = {
+        UnitKind.BUREAU: "教育局", UnitKind.GROUP: "学区", UnitKind.SCHOOL: "学校",
+        UnitKind.KINDERGARTEN: "幼儿园", UnitKind.DEPARTMENT: "部门",
+    }
+    units = list(access.units_visible(user, include_archived=False).order_by("path"))
+    by_path = {u.path: u for u in units}
+
+    def parent_code(u: Unit) -> str:
+        parent = by_path.get(u.path[: -Unit.steplen])
+        return parent.code if parent else ""
+
+    meta = [("填报单位", title_unit), ("填报人", reporter), ("填报日期", today)]
+    wb = xlsx.new_workbook()
+    xlsx.write_ledger(
+        wb.create_sheet(UNITS_SHEET), title=f"{title_unit}单位名册", meta=meta,
+        columns=UNIT_COLUMNS,
+        rows=([u.code, u.name, kind_label.get(u.kind, u.kind), parent_code(u), u.address,
+               u.phone] for u in units),
+    )
+    members = (
+        access.memberships_visible(user).filter(unit__archived_at__isnull=True)
+        .select_related("person", "unit").order_by("unit__path", "person__name", "role")
+    )
+    from .imports import ROLE_EXPORT_NAMES as role_label
+
+    rows: dict[tuple[int, int], list[Any]] = {}
+    for m in members:
+        key = (m.person_id, m.unit_id)
+        if key not in rows:
+            # Full numbers only for the units the user manages (in memory: no query a row).
+            mobile = m.person.mobile if access.can_manage(user, m.unit) else (
+                m.person.mobile_masked)
+            rows[key] = [m.person.name, mobile, m.unit.code, [], m.person.username]
+        rows[key][3].append(role_label.get(m.role, m.role))
+    xlsx.write_ledger(
+        wb.create_sheet(PEOPLE_SHEET), title=f"{title_unit}人员名册", meta=meta,
+        columns=PEOPLE_COLUMNS,
+        rows=([r[0], r[1], r[2], "、".join(r[3]), r[4]] for r in rows.values()),
+    )
+    return xlsx.to_bytes(wb)

@@ -1,0 +1,427 @@
+"""Writes to the organisation. Each checks access, validates, and runs in one transaction.
+
+Errors are raised as django.core.exceptions.ValidationError (bad input, shown
+with the field) or PermissionDenied (the user may not do this).
+"""
+
+import hashlib
+import secrets
+from typing import Any
+
+from django.conf import settings
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from safecampus.audit.models import AuditEntry
+from safecampus.audit.services import audit_record
+
+from . import access
+from .models import (
+    AdminRole,
+    ApiToken,
+    Area,
+    LeadershipSeat,
+    Membership,
+    Person,
+    Position,
+    Role,
+    SecurityPolicy,
+    Unit,
+    UnitKind,
+)
+
+UNIT_FIELDS = ("code", "name", "kind", "address", "phone", "head", "office_contact")
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise PermissionDenied(_("You may not do this here."))
+
+
+def _full_clean(obj: Any, exclude: list[str] | None = None) -> None:
+    obj.full_clean(exclude=exclude)
+
+
+def _check_kind(parent: Unit | None, kind: str) -> None:
+    if kind not in UnitKind.values:
+        raise ValidationError({"kind": _("Unknown kind of unit.")})
+    if parent is None:
+        if kind != UnitKind.BUREAU:
+            raise ValidationError({"kind": _("Only a bureau can be at the top of the tree.")})
+        return
+    if not parent.may_hold(kind):
+        raise ValidationError(
+            {"kind": _("A %(child)s cannot be placed under a %(parent)s.")
+             % {"child": UnitKind(kind).label, "parent": parent.get_kind_display()}}
+        )
+
+
+def _check_people_visible(by: Person, **people: Person | None) -> None:
+    for field, person in people.items():
+        if person is not None and not access.person_visible(by, person):
+            raise ValidationError({field: _("Unknown person.")})
+
+
+# --- Units ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def unit_create(
+    *,
+    by: Person,
+    parent: Unit | None,
+    code: str,
+    name: str,
+    kind: str,
+    address: str = "",
+    phone: str = "",
+    head: Person | None = None,
+    office_contact: Person | None = None,
+) -> Unit:
+    if parent is None:
+        _require(access.can_create_root(by))
+    else:
+        _require(access.can_manage(by, parent))
+        if parent.is_archived:
+            raise ValidationError({"parent": _("The parent unit is archived.")})
+    _check_kind(parent, kind)
+    _check_people_visible(by, head=head, office_contact=office_contact)
+    unit = Unit(code=code.strip(), name=name.strip(), kind=kind, address=address.strip(),
+                phone=phone.strip(), head=head, office_contact=office_contact)
+    _full_clean(unit, exclude=["path", "depth", "numchild"])
+    unit = Unit.add_root(instance=unit) if parent is None else parent.add_child(instance=unit)
+    return unit
+
+
+@transaction.atomic
+def unit_update(*, by: Person, unit: Unit, **fields: Any) -> Unit:
+    _require(access.can_manage(by, unit))
+    unknown = set(fields) - set(UNIT_FIELDS)
+    if unknown:
+        raise ValidationError({f: _("This field cannot be changed.") for f in unknown})
+    if "kind" in fields and fields["kind"] != unit.kind:
+        parent = unit.get_parent()
+        _check_kind(parent, fields["kind"])
+        reshaped = Unit(kind=fields["kind"])
+        if any(not reshaped.may_hold(child.kind) for child in unit.get_children()):
+            raise ValidationError({"kind": _("Its children could not stay under it.")})
+    _check_people_visible(by, head=fields.get("head"), office_contact=fields.get("office_contact"))
+    for key, value in fields.items():
+        setattr(unit, key, value.strip() if isinstance(value, str) else value)
+    _full_clean(unit, exclude=["path", "depth", "numchild"])
+    unit.save()
+    return unit
+
+
+@transaction.atomic
+def unit_move(*, by: Person, unit: Unit, new_parent: Unit) -> Unit:
+    """Put a unit (with its subtree) under another parent; cycles are refused."""
+    _require(access.can_manage(by, unit) and access.can_manage(by, new_parent))
+    unit.refresh_from_db()
+    new_parent.refresh_from_db()
+    if new_parent.path.startswith(unit.path):
+        raise ValidationError(
+            {"parent": _("A unit cannot be moved under itself or one of its own units.")}
+        )
+    if unit.depth == 1:
+        raise ValidationError({"parent": _("The top of the tree cannot be moved.")})
+    _check_kind(new_parent, unit.kind)
+    old_parent = unit.get_parent()
+    unit.move(new_parent, pos="sorted-child" if Unit.node_order_by else "last-child")
+    unit.refresh_from_db()
+    audit_record(
+        action="move", model="orgs.unit", object_id=unit.pk, object_repr=str(unit),
+        changes={"parent": [old_parent.code if old_parent else None, new_parent.code]},
+    )
+    return unit
+
+
+@transaction.atomic
+def unit_archive(*, by: Person, unit: Unit) -> Unit:
+    _require(access.can_manage(by, unit))
+    if unit.get_children().filter(archived_at__isnull=True).exists():
+        raise ValidationError(_("Archive the units under it first."))
+    if unit.archived_at is None:
+        unit.archived_at = timezone.now()
+        unit.save()
+    return unit
+
+
+@transaction.atomic
+def unit_restore(*, by: Person, unit: Unit) -> Unit:
+    _require(access.can_manage(by, unit))
+    parent = unit.get_parent()
+    if parent is not None and parent.is_archived:
+        raise ValidationError(_("Restore the unit above it first."))
+    unit.archived_at = None
+    unit.save()
+    return unit
+
+
+def unit_has_history(unit: Unit) -> bool:
+    """Anything beyond its own creation: children, areas, people, or later changes."""
+    if unit.numchild or unit.get_children().exists():
+        return True
+    if Area.objects.filter(unit=unit).exists() or Membership.objects.filter(unit=unit).exists():
+        return True
+    if LeadershipSeat.objects.filter(unit=unit).exists():
+        return True
+    return AuditEntry.objects.filter(
+        model="orgs.unit", object_id=str(unit.pk)
+    ).exclude(action="create").exists()
+
+
+@transaction.atomic
+def unit_delete(*, by: Person, unit: Unit) -> None:
+    """Only a unit created by mistake, with no history, can be deleted; others are archived."""
+    _require(access.can_manage(by, unit))
+    if unit.depth == 1 and not access.can_create_root(by):
+        _require(False)
+    if unit_has_history(unit):
+        raise ValidationError(_("This unit has history and cannot be deleted; archive it instead."))
+    try:
+        unit.delete()
+    except ProtectedError:
+        raise ValidationError(
+            _("This unit has history and cannot be deleted; archive it instead.")
+        ) from None
+
+
+# --- Areas ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def area_create(
+    *, by: Person, unit: Unit, name: str, kind: str, responsible: Person | None = None,
+    description: str = "",
+) -> Area:
+    _require(access.can_manage(by, unit))
+    _check_people_visible(by, responsible=responsible)
+    area = Area(unit=unit, name=name.strip(), kind=kind, responsible=responsible,
+                description=description.strip())
+    _full_clean(area)
+    area.save()
+    return area
+
+
+@transaction.atomic
+def area_update(*, by: Person, area: Area, **fields: Any) -> Area:
+    _require(access.can_manage(by, area.unit))
+    allowed = {"name", "kind", "responsible", "description"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError({f: _("This field cannot be changed.") for f in unknown})
+    _check_people_visible(by, responsible=fields.get("responsible"))
+    for key, value in fields.items():
+        setattr(area, key, value.strip() if isinstance(value, str) else value)
+    _full_clean(area)
+    area.save()
+    return area
+
+
+@transaction.atomic
+def area_archive(*, by: Person, area: Area) -> Area:
+    _require(access.can_manage(by, area.unit))
+    area.archived_at = area.archived_at or timezone.now()
+    area.save()
+    return area
+
+
+# --- People ---------------------------------------------------------------------
+
+
+def _unique_username(base: str) -> str:
+    candidate, n = base, 1
+    while Person.objects.filter(username=candidate).exists():
+        n += 1
+        candidate = f"{base}.{n}"
+    return candidate
+
+
+@transaction.atomic
+def person_create(
+    *,
+    by: Person,
+    unit: Unit,
+    name: str,
+    mobile: str | None,
+    roles: list[str] | tuple[str, ...] = (Role.STAFF,),
+    username: str | None = None,
+    email: str = "",
+    password: str | None = None,
+) -> Person:
+    """A new person in a unit. Without a password the account cannot log in until one is set."""
+    _require(access.can_manage(by, unit) or access.can_manage_accounts(by))
+    mobile = (mobile or "").strip() or None
+    person = Person(
+        username=(username or "").strip() or _unique_username(mobile or f"p{timezone.now():%y%m%d%H%M%S}"),
+        name=name.strip(), mobile=mobile, email=email.strip(),
+    )
+    if password:
+        validate_password(password, person)
+        person.set_password(password)
+        person.password_changed_at = timezone.now()
+    else:
+        person.set_unusable_password()
+    _full_clean(person, exclude=["password"])
+    person.save()
+    for role in roles or (Role.STAFF,):
+        membership_grant(by=by, person=person, unit=unit, role=role)
+    return person
+
+
+@transaction.atomic
+def person_update(*, by: Person, person: Person, **fields: Any) -> Person:
+    _require(access.can_manage_person(by, person) or by.pk == person.pk)
+    allowed = {"name", "mobile", "email"}
+    if access.can_manage_accounts(by):
+        allowed |= {"is_active", "username"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError({f: _("This field cannot be changed.") for f in unknown})
+    if fields.get("is_active") is False and person.pk == by.pk:
+        raise ValidationError({"is_active": _("You cannot disable your own account.")})
+    for key, value in fields.items():
+        if key == "mobile":
+            value = (value or "").strip() or None
+        setattr(person, key, value.strip() if isinstance(value, str) else value)
+    _full_clean(person, exclude=["password"])
+    person.save()
+    return person
+
+
+@transaction.atomic
+def person_set_password(*, by: Person, person: Person, password: str) -> Person:
+    """The system administrator resets a password; a person changes their own."""
+    _require(access.can_manage_accounts(by) or by.pk == person.pk)
+    validate_password(password, person)
+    person.set_password(password)
+    person.password_changed_at = timezone.now()
+    person.save()
+    audit_record(action="password_set", model="orgs.person", object_id=person.pk,
+                 object_repr=str(person))
+    return person
+
+
+# --- Roles ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def membership_grant(*, by: Person, person: Person, unit: Unit, role: str) -> Membership:
+    if person.pk == by.pk:
+        raise PermissionDenied(_("Nobody can grant a role to themselves."))
+    allowed = access.can_grant_roles(by, unit) or (
+        # The system administrator places new accounts in units; it grants no rights.
+        access.can_manage_accounts(by) and role == Role.STAFF
+    )
+    _require(allowed)
+    if role not in Role.values:
+        raise ValidationError({"role": _("Unknown role.")})
+    if unit.is_archived:
+        raise ValidationError({"unit": _("The unit is archived.")})
+    membership, created = Membership.objects.get_or_create(
+        person=person, unit=unit, role=role, defaults={"granted_by": by}
+    )
+    if not created:
+        raise ValidationError({"role": _("This person already has this role in this unit.")})
+    return membership
+
+
+@transaction.atomic
+def membership_revoke(*, by: Person, membership: Membership) -> None:
+    if membership.person_id == by.pk:
+        raise PermissionDenied(_("Nobody can change their own roles."))
+    _require(access.can_grant_roles(by, membership.unit))
+    membership.delete()
+
+
+@transaction.atomic
+def admin_role_grant(*, by: Person, person: Person, role: str) -> Person:
+    """The security administrator names the three administrators; never itself."""
+    _require(access.can_grant_admin_roles(by))
+    if person.pk == by.pk:
+        raise PermissionDenied(_("Nobody can grant a role to themselves."))
+    if role not in AdminRole.values and role != "":
+        raise ValidationError({"admin_role": _("Unknown administrator role.")})
+    if role and person.admin_role and person.admin_role != role:
+        raise ValidationError(
+            {"admin_role": _("This account already holds another administrator role; "
+                             "no account may hold two.")}
+        )
+    person.admin_role = role
+    person.save()
+    return person
+
+
+# --- Leadership group -----------------------------------------------------------
+
+
+@transaction.atomic
+def seat_set(*, by: Person, unit: Unit, person: Person, position: str) -> LeadershipSeat:
+    _require(access.can_manage(by, unit))
+    _check_people_visible(by, person=person)
+    if position not in Position.values:
+        raise ValidationError({"position": _("Unknown position.")})
+    if position == Position.LEADER:
+        current = LeadershipSeat.objects.filter(unit=unit, position=Position.LEADER).exclude(
+            person=person
+        ).first()
+        if current is not None:
+            raise ValidationError(
+                {"position": _("%(name)s already leads this group; change that seat first.")
+                 % {"name": current.person.name}}
+            )
+    seat = LeadershipSeat.objects.filter(unit=unit, person=person).first()
+    if seat is None:
+        seat = LeadershipSeat(unit=unit, person=person, position=position)
+    seat.position = position
+    try:
+        with transaction.atomic():
+            seat.save()
+    except IntegrityError:
+        raise ValidationError({"position": _("This seat is already taken.")}) from None
+    return seat
+
+
+@transaction.atomic
+def seat_remove(*, by: Person, seat: LeadershipSeat) -> None:
+    _require(access.can_manage(by, seat.unit))
+    seat.delete()
+
+
+# --- Security policy and tokens ---------------------------------------------------
+
+
+def policy_get() -> SecurityPolicy:
+    policy, _created = SecurityPolicy.objects.get_or_create(pk=1)
+    return policy
+
+
+@transaction.atomic
+def policy_update(*, by: Person, **fields: Any) -> SecurityPolicy:
+    _require(access.can_edit_security_policy(by))
+    policy = policy_get()
+    for key, value in fields.items():
+        setattr(policy, key, value)
+    _full_clean(policy)
+    policy.save()
+    from .policy import forget_policy
+
+    transaction.on_commit(forget_policy)
+    return policy
+
+
+def token_issue(*, person: Person) -> str:
+    """A new API token; the caller shows it once, only its hash is kept."""
+    key = secrets.token_urlsafe(32)
+    ApiToken.objects.create(
+        person=person,
+        key_hash=hashlib.sha256(key.encode()).hexdigest(),
+        expires_at=timezone.now() + settings.API_TOKEN_LIFETIME,
+    )
+    return key

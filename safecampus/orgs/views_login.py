@@ -1,0 +1,81 @@
+"""Log in (username or mobile), log out, change password, and the lockout answer."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from .policy import current_policy
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(label=gettext_lazy("Username or mobile"), max_length=150)
+    password = forms.CharField(label=gettext_lazy("Password"), widget=forms.PasswordInput,
+                               strip=False)
+
+
+def _lockout_message() -> str:
+    return _("Too many failed attempts. Try again in %(minutes)d minutes.") % {
+        "minutes": current_policy().cooloff_minutes
+    }
+
+
+def locked_out(request: HttpRequest, response: Any = None, credentials: Any = None) -> HttpResponse:
+    """django-axes calls this when an account is locked; same answer for unknown accounts."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": _lockout_message(), "errors": []}, status=429)
+    form = LoginForm(request.POST or None)
+    return render(request, "orgs/login.html", {"form": form, "error": _lockout_message()},
+                  status=429)
+
+
+def login_view(request: HttpRequest) -> HttpResponse:
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()},
+                                           require_https=request.is_secure()):
+        next_url = ""
+    if request.user.is_authenticated:
+        return redirect(next_url or "home")
+    form = LoginForm(request.POST or None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        user = authenticate(request, username=form.cleaned_data["username"],
+                            password=form.cleaned_data["password"])
+        if getattr(request, "axes_locked_out", False):
+            return locked_out(request)
+        if user is None:
+            error = _("Wrong username/mobile or password.")
+        else:
+            login(request, user)
+            return redirect(next_url or "home")
+    return render(request, "orgs/login.html", {"form": form, "error": error, "next": next_url})
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return redirect("login")
+
+
+@login_required
+def password_change(request: HttpRequest) -> HttpResponse:
+    form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save(commit=False)
+        user.password_changed_at = timezone.now()
+        user.save()
+        update_session_auth_hash(request, user)
+        messages.success(request, _("Your password has been changed."))
+        return redirect("home")
+    return render(request, "orgs/password_change.html",
+                  {"form": form, "expired": request.GET.get("expired") == "1"})

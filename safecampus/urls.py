@@ -1,0 +1,18 @@
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from safecampus.api.urls import api
+from safecampus.dashboards import views as dashboards
+from safecampus.orgs import views_login
+
+urlpatterns = [
+    path("", dashboards.home, name="home"),
+    path("login/", views_login.login_view, name="login"),
+    path("logout/", views_login.logout_view, name="logout"),
+    path("account/password/", views_login.password_change, name="password_change"),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("orgs/", include("safecampus.orgs.urls")),
+    path("admin/", include("safecampus.orgs.admin_urls")),
+    path("audit/", include("safecampus.audit.urls")),
+    path("api/v1/", api.urls),
+]
