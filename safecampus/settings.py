@@ -16,6 +16,7 @@ Environment:
 
 import os
 import secrets
+import sys
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -60,8 +61,9 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
-HTTPS = env_bool("HTTPS", not DEBUG)
-TESTING = env_bool("SAFECAMPUS_TESTING", False)
+# Under pytest: plain HTTP, no compressed-manifest static files, fresh connections.
+TESTING = env_bool("SAFECAMPUS_TESTING", "pytest" in sys.modules)
+HTTPS = env_bool("HTTPS", not DEBUG and not TESTING)
 
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -88,7 +90,9 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 for _origin in CSRF_TRUSTED_ORIGINS:
     if not _origin.startswith(("http://", "https://")):
-        raise ImproperlyConfigured(f"CSRF_TRUSTED_ORIGINS: {_origin!r} needs a scheme (https://...)")
+        raise ImproperlyConfigured(
+            f"CSRF_TRUSTED_ORIGINS: {_origin!r} needs a scheme (https://...)"
+        )
 
 TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Shanghai")
 try:

@@ -19,35 +19,47 @@ def _field_of(loc: list[Any]) -> str:
 def install(api: NinjaAPI) -> None:
     @api.exception_handler(NinjaValidationError)
     def invalid_input(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
-        errors = [{"field": _field_of(e.get("loc", [])), "reason": e.get("msg", "")}
-                  for e in exc.errors]
+        errors = [
+            {"field": _field_of(e.get("loc", [])), "reason": e.get("msg", "")} for e in exc.errors
+        ]
         return api.create_response(
-            request, {"detail": _("The input is not valid."), "errors": errors}, status=422)
+            request, {"detail": _("The input is not valid."), "errors": errors}, status=422
+        )
 
     @api.exception_handler(DjangoValidationError)
     def refused(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
         if hasattr(exc, "error_dict"):
-            errors = [{"field": field, "reason": " ".join(e.messages)}
-                      for field, e_list in exc.error_dict.items() for e in e_list]
+            errors = [
+                {"field": field, "reason": " ".join(e.messages)}
+                for field, e_list in exc.error_dict.items()
+                for e in e_list
+            ]
         else:
             errors = [{"field": "", "reason": m} for m in exc.messages]
         return api.create_response(
-            request, {"detail": errors[0]["reason"] if errors else _("Refused."),
-                      "errors": errors}, status=422)
+            request,
+            {"detail": errors[0]["reason"] if errors else _("Refused."), "errors": errors},
+            status=422,
+        )
 
     @api.exception_handler(PermissionDenied)
     def forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
         return api.create_response(
-            request, {"detail": str(exc) or _("You may not do this here."), "errors": []},
-            status=403)
+            request,
+            {"detail": str(exc) or _("You may not do this here."), "errors": []},
+            status=403,
+        )
 
     @api.exception_handler(AuthenticationError)
     def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
         return api.create_response(
-            request, {"detail": _("Log in first: send 'Authorization: Bearer <token>'."),
-                      "errors": []}, status=401)
+            request,
+            {"detail": _("Log in first: send 'Authorization: Bearer <token>'."), "errors": []},
+            status=401,
+        )
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-        return api.create_response(request, {"detail": str(exc), "errors": []},
-                                   status=exc.status_code)
+        return api.create_response(
+            request, {"detail": str(exc), "errors": []}, status=exc.status_code
+        )

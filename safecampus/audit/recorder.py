@@ -67,8 +67,11 @@ def _after_save(
         if not changes:
             return
     audit_record(
-        action=action, model=_label(sender), object_id=instance.pk,
-        object_repr=str(instance), changes=changes,
+        action=action,
+        model=_label(sender),
+        object_id=instance.pk,
+        object_repr=str(instance),
+        changes=changes,
     )
 
 
@@ -77,8 +80,11 @@ def _after_delete(sender: type[models.Model], instance: models.Model, **kwargs: 
         return
     changes = {k: [v, None] for k, v in _values(instance).items() if v not in (None, "")}
     audit_record(
-        action="delete", model=_label(sender), object_id=instance.pk,
-        object_repr=str(instance), changes=changes,
+        action="delete",
+        model=_label(sender),
+        object_id=instance.pk,
+        object_repr=str(instance),
+        changes=changes,
     )
 
 

@@ -183,8 +183,18 @@ def audit_verify() -> VerifyResult:
     expected_seq = 1
     checked = 0
     columns = [
-        "seq", "at", "actor_id", "actor_label", "ip", "action", "model", "object_id",
-        "object_repr", "changes", "prev_hash", "hash",
+        "seq",
+        "at",
+        "actor_id",
+        "actor_label",
+        "ip",
+        "action",
+        "model",
+        "object_id",
+        "object_repr",
+        "changes",
+        "prev_hash",
+        "hash",
     ]
     rows = AuditEntry.objects.order_by("seq").values_list(*columns).iterator(chunk_size=2000)
     for row in rows:
@@ -193,14 +203,18 @@ def audit_verify() -> VerifyResult:
         seq = entry["seq"]
         if seq != expected_seq:
             return VerifyResult(
-                False, checked, seq,
-                f"entries {expected_seq}–{seq - 1} are missing" if seq > expected_seq
+                False,
+                checked,
+                seq,
+                f"entries {expected_seq}–{seq - 1} are missing"
+                if seq > expected_seq
                 else f"entry {seq} is out of order",
                 prev_hash,
             )
         if entry["prev_hash"] != prev_hash:
-            return VerifyResult(False, checked, seq,
-                                "does not follow the entry before it", prev_hash)
+            return VerifyResult(
+                False, checked, seq, "does not follow the entry before it", prev_hash
+            )
         if entry_hash(**entry) != stored_hash:
             return VerifyResult(False, checked, seq, "content was changed", prev_hash)
         prev_hash = stored_hash

@@ -28,9 +28,16 @@ def trail(request: HttpRequest) -> HttpResponse:
     if actor:
         entries = entries.filter(actor_label=actor)
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
-    return render(request, "audit/trail.html", {
-        "page": page, "model": model, "object": object_id, "actor": actor,
-    })
+    return render(
+        request,
+        "audit/trail.html",
+        {
+            "page": page,
+            "model": model,
+            "object": object_id,
+            "actor": actor,
+        },
+    )
 
 
 @login_required
@@ -40,11 +47,17 @@ def verify(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     result = audit_verify()
     if result.ok:
-        messages.success(request, _("The audit chain is intact: %(n)d entries.")
-                         % {"n": result.checked})
+        messages.success(
+            request, _("The audit chain is intact: %(n)d entries.") % {"n": result.checked}
+        )
     else:
-        messages.error(request, _("The audit chain is broken at entry %(seq)s: %(reason)s")
-                       % {"seq": result.broken_seq, "reason": result.reason})
-    audit_record(action="audit_verify", changes={"ok": result.ok, "checked": result.checked,
-                                                 "broken_seq": result.broken_seq})
+        messages.error(
+            request,
+            _("The audit chain is broken at entry %(seq)s: %(reason)s")
+            % {"seq": result.broken_seq, "reason": result.reason},
+        )
+    audit_record(
+        action="audit_verify",
+        changes={"ok": result.ok, "checked": result.checked, "broken_seq": result.broken_seq},
+    )
     return redirect("audit:trail")

@@ -13,14 +13,19 @@ def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     memberships = (
         Membership.objects.filter(person=user, unit__archived_at__isnull=True)
-        .select_related("unit").order_by("unit__depth", "role")
+        .select_related("unit")
+        .order_by("unit__depth", "role")
     )
     units = access.units_visible(user, include_archived=False)
     unassigned = selectors.areas_unassigned(user)
-    return render(request, "dashboards/home.html", {
-        "memberships": memberships,
-        "school_count": units.filter(kind__in=[UnitKind.SCHOOL, UnitKind.KINDERGARTEN]).count(),
-        "unit_count": units.count(),
-        "unassigned_count": unassigned.count(),
-        "unassigned": unassigned.order_by("unit__path", "name")[:20],
-    })
+    return render(
+        request,
+        "dashboards/home.html",
+        {
+            "memberships": memberships,
+            "school_count": units.filter(kind__in=[UnitKind.SCHOOL, UnitKind.KINDERGARTEN]).count(),
+            "unit_count": units.count(),
+            "unassigned_count": unassigned.count(),
+            "unassigned": unassigned.order_by("unit__path", "name")[:20],
+        },
+    )

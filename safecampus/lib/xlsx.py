@@ -142,8 +142,10 @@ def read_table(
         if required <= set(found.values()):
             records = []
             for number, data in enumerate(rows[index + 1 :], start=index + 2):
-                record = {field: cell_text(data[col]) if col < len(data) else ""
-                          for col, field in found.items()}
+                record = {
+                    field: cell_text(data[col]) if col < len(data) else ""
+                    for col, field in found.items()
+                }
                 if any(record.values()):
                     records.append((number, record))
             return records, []

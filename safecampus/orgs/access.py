@@ -43,9 +43,9 @@ def _scope(user: Any) -> dict[str, list[str]]:
         return cached
     scope: dict[str, list[str]] = {"see": [], "manage": []}
     if user is not None and user.is_authenticated and user.is_active:
-        rows = Membership.objects.filter(
-            person=user, unit__archived_at__isnull=True
-        ).values_list("unit__path", "role")
+        rows = Membership.objects.filter(person=user, unit__archived_at__isnull=True).values_list(
+            "unit__path", "role"
+        )
         for path, role in rows:
             scope["see"].append(path)
             if role in MANAGER_ROLES:

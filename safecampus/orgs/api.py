@@ -145,10 +145,17 @@ def _unit_out(units: list[Unit]) -> list[dict[str, Any]]:
     parents = dict(Unit.objects.filter(path__in=parent_paths).values_list("path", "id"))
     return [
         {
-            "id": u.pk, "code": u.code, "name": u.name, "kind": u.kind,
-            "parent_id": parents.get(u.path[: -Unit.steplen]), "depth": u.depth,
-            "address": u.address, "phone": u.phone, "head_id": u.head_id,
-            "office_contact_id": u.office_contact_id, "archived": u.is_archived,
+            "id": u.pk,
+            "code": u.code,
+            "name": u.name,
+            "kind": u.kind,
+            "parent_id": parents.get(u.path[: -Unit.steplen]),
+            "depth": u.depth,
+            "address": u.address,
+            "phone": u.phone,
+            "head_id": u.head_id,
+            "office_contact_id": u.office_contact_id,
+            "archived": u.is_archived,
             "children": u.numchild,
         }
         for u in units
@@ -159,8 +166,15 @@ def _person_out(request: HttpRequest, p: Person) -> dict[str, Any]:
     mobile = p.mobile or ""
     if mobile and not access.can_see_mobile(request.user, p):
         mobile = p.mobile_masked
-    return {"id": p.pk, "username": p.username, "name": p.name, "mobile": mobile,
-            "email": p.email, "is_active": p.is_active, "admin_role": p.admin_role}
+    return {
+        "id": p.pk,
+        "username": p.username,
+        "name": p.name,
+        "mobile": mobile,
+        "email": p.email,
+        "is_active": p.is_active,
+        "admin_role": p.admin_role,
+    }
 
 
 def _person_ref(request: HttpRequest, pk: int | None) -> Person | None:
@@ -196,8 +210,10 @@ def token(request: HttpRequest, payload: TokenIn) -> dict[str, Any]:
         raise HttpError(429, _("Too many failed attempts. Try again later."))
     if user is None:
         raise HttpError(401, _("Wrong username/mobile or password."))
-    return {"token": services.token_issue(person=user),
-            "expires_in": int(settings.API_TOKEN_LIFETIME.total_seconds())}
+    return {
+        "token": services.token_issue(person=user),
+        "expires_in": int(settings.API_TOKEN_LIFETIME.total_seconds()),
+    }
 
 
 # --- Units --------------------------------------------------------------------------
@@ -229,8 +245,13 @@ def unit_get(request: HttpRequest, unit_id: int) -> dict[str, Any]:
 def unit_create(request: HttpRequest, payload: UnitIn) -> tuple[int, dict[str, Any]]:
     parent = access.unit_or_404(request.user, payload.parent_id) if payload.parent_id else None
     unit = services.unit_create(
-        by=request.user, parent=parent, code=payload.code, name=payload.name, kind=payload.kind,
-        address=payload.address, phone=payload.phone,
+        by=request.user,
+        parent=parent,
+        code=payload.code,
+        name=payload.name,
+        kind=payload.kind,
+        address=payload.address,
+        phone=payload.phone,
         head=_person_ref(request, payload.head_id),
         office_contact=_person_ref(request, payload.office_contact_id),
     )
@@ -248,8 +269,9 @@ def unit_update(request: HttpRequest, unit_id: int, payload: UnitPatch) -> dict[
     if data:
         unit = services.unit_update(by=request.user, unit=unit, **data)
     if new_parent_id is not None:
-        unit = services.unit_move(by=request.user, unit=unit,
-                                  new_parent=access.unit_or_404(request.user, new_parent_id))
+        unit = services.unit_move(
+            by=request.user, unit=unit, new_parent=access.unit_or_404(request.user, new_parent_id)
+        )
     return _unit_out([unit])[0]
 
 
@@ -269,15 +291,20 @@ def unit_delete(request: HttpRequest, unit_id: int) -> tuple[int, None]:
 
 
 def _area_out(a: Area) -> dict[str, Any]:
-    return {"id": a.pk, "unit_id": a.unit_id, "name": a.name, "kind": a.kind,
-            "responsible_id": a.responsible_id, "description": a.description,
-            "needs_responsible": a.needs_responsible}
+    return {
+        "id": a.pk,
+        "unit_id": a.unit_id,
+        "name": a.name,
+        "kind": a.kind,
+        "responsible_id": a.responsible_id,
+        "description": a.description,
+        "needs_responsible": a.needs_responsible,
+    }
 
 
 @router.get("/areas", response=list[AreaOut])
 @paginate(LimitOffsetPagination)
-def areas_list(request: HttpRequest, unit: int | None = None,
-               unassigned: bool = False) -> Any:
+def areas_list(request: HttpRequest, unit: int | None = None, unassigned: bool = False) -> Any:
     qs = access.areas_visible(request.user).filter(archived_at__isnull=True)
     if unit is not None:
         qs = qs.filter(unit=access.unit_or_404(request.user, unit))
@@ -294,8 +321,10 @@ def area_get(request: HttpRequest, area_id: int) -> dict[str, Any]:
 @router.post("/areas", response={201: AreaOut})
 def area_create(request: HttpRequest, payload: AreaIn) -> tuple[int, dict[str, Any]]:
     area = services.area_create(
-        by=request.user, unit=access.unit_or_404(request.user, payload.unit_id),
-        name=payload.name, kind=payload.kind,
+        by=request.user,
+        unit=access.unit_or_404(request.user, payload.unit_id),
+        name=payload.name,
+        kind=payload.kind,
         responsible=_person_ref(request, payload.responsible_id),
         description=payload.description,
     )
@@ -316,8 +345,9 @@ def area_update(request: HttpRequest, area_id: int, payload: AreaPatch) -> dict[
 
 @router.get("/people", response=list[PersonOut])
 @paginate(LimitOffsetPagination)
-def people_list(request: HttpRequest, unit: int | None = None,
-                q: str | None = Query(None, max_length=50)) -> Any:
+def people_list(
+    request: HttpRequest, unit: int | None = None, q: str | None = Query(None, max_length=50)
+) -> Any:
     qs = access.people_visible(request.user)
     if unit is not None:
         top = access.unit_or_404(request.user, unit)
@@ -335,9 +365,13 @@ def person_get(request: HttpRequest, person_id: int) -> dict[str, Any]:
 @router.post("/people", response={201: PersonOut})
 def person_create(request: HttpRequest, payload: PersonIn) -> tuple[int, dict[str, Any]]:
     person = services.person_create(
-        by=request.user, unit=access.unit_or_404(request.user, payload.unit_id),
-        name=payload.name, mobile=payload.mobile, email=payload.email,
-        username=payload.username, roles=payload.roles,
+        by=request.user,
+        unit=access.unit_or_404(request.user, payload.unit_id),
+        name=payload.name,
+        mobile=payload.mobile,
+        email=payload.email,
+        username=payload.username,
+        roles=payload.roles,
     )
     return 201, _person_out(request, person)
 
@@ -345,8 +379,9 @@ def person_create(request: HttpRequest, payload: PersonIn) -> tuple[int, dict[st
 @router.patch("/people/{person_id}", response=PersonOut)
 def person_update(request: HttpRequest, person_id: int, payload: PersonPatch) -> dict[str, Any]:
     person = access.person_or_404(request.user, person_id)
-    person = services.person_update(by=request.user, person=person,
-                                    **payload.dict(exclude_unset=True))
+    person = services.person_update(
+        by=request.user, person=person, **payload.dict(exclude_unset=True)
+    )
     return _person_out(request, person)
 
 
@@ -355,8 +390,9 @@ def person_update(request: HttpRequest, person_id: int, payload: PersonPatch) ->
 
 @router.get("/memberships", response=list[MembershipOut])
 @paginate(LimitOffsetPagination)
-def memberships_list(request: HttpRequest, unit: int | None = None,
-                     person: int | None = None) -> Any:
+def memberships_list(
+    request: HttpRequest, unit: int | None = None, person: int | None = None
+) -> Any:
     qs = access.memberships_visible(request.user)
     if unit is not None:
         qs = qs.filter(unit=access.unit_or_404(request.user, unit))
@@ -368,8 +404,10 @@ def memberships_list(request: HttpRequest, unit: int | None = None,
 @router.post("/memberships", response={201: MembershipOut})
 def membership_create(request: HttpRequest, payload: MembershipIn) -> tuple[int, Membership]:
     membership = services.membership_grant(
-        by=request.user, person=access.person_or_404(request.user, payload.person_id),
-        unit=access.unit_or_404(request.user, payload.unit_id), role=payload.role,
+        by=request.user,
+        person=access.person_or_404(request.user, payload.person_id),
+        unit=access.unit_or_404(request.user, payload.unit_id),
+        role=payload.role,
     )
     return 201, membership
 
@@ -379,4 +417,3 @@ def membership_delete(request: HttpRequest, membership_id: int) -> tuple[int, No
     membership = access.membership_or_404(request.user, membership_id)
     services.membership_revoke(by=request.user, membership=membership)
     return 204, None
-

@@ -12,13 +12,15 @@ from .models import Membership
 def _shell(user: Any) -> dict[str, Any]:
     memberships = list(
         Membership.objects.filter(person=user, unit__archived_at__isnull=True)
-        .select_related("unit").order_by("unit__depth", "role")[:5]
+        .select_related("unit")
+        .order_by("unit__depth", "role")[:5]
     )
     first = memberships[0] if memberships else None
     return {
         "unit": first.unit if first else None,
-        "role": first.get_role_display() if first else (
-            user.get_admin_role_display() if user.admin_role else ""),
+        "role": first.get_role_display()
+        if first
+        else (user.get_admin_role_display() if user.admin_role else ""),
         "admin_role": user.get_admin_role_display() if user.admin_role else "",
         "can_manage_accounts": access.can_manage_accounts(user),
         "can_edit_policy": access.can_edit_security_policy(user),

@@ -68,8 +68,8 @@ def _login(person: Person, password: str) -> None:
 
 def _admin(username: str, name: str, role: str, ids: _Ids) -> Person:
     person, _ = Person.objects.get_or_create(
-        username=username, defaults={"name": name, "mobile": ids.next_mobile(),
-                                     "admin_role": role},
+        username=username,
+        defaults={"name": name, "mobile": ids.next_mobile(), "admin_role": role},
     )
     return person
 
@@ -83,7 +83,7 @@ def demo_load() -> bool:
     with acting_as("demo"), transaction.atomic():
         created = not Unit.objects.filter(code=BUREAU_CODE).exists()
         if created:
-            _build(random.Random(2026))
+            _build(random.Random(2026))  # noqa: S311 (made-up demo data)
         for username, _label in DEMO_LOGINS:
             _login(Person.objects.get(username=username), password)
     return created
@@ -97,29 +97,49 @@ def _build(rng: random.Random) -> None:
     _login(system, demo_password())
 
     bureau = services.unit_create(
-        by=system, parent=None, code=BUREAU_CODE, name=BUREAU_NAME, kind=UnitKind.BUREAU,
-        address="清河区府前街1号", phone="0571-86001100",
+        by=system,
+        parent=None,
+        code=BUREAU_CODE,
+        name=BUREAU_NAME,
+        kind=UnitKind.BUREAU,
+        address="清河区府前街1号",
+        phone="0571-86001100",
     )
     officer = services.person_create(
-        by=system, unit=bureau, name="周立新", mobile=ids.next_mobile(), username="bureau.admin",
+        by=system,
+        unit=bureau,
+        name="周立新",
+        mobile=ids.next_mobile(),
+        username="bureau.admin",
     )
     services.membership_grant(by=security, person=officer, unit=bureau, role=Role.SAFETY_OFFICE)
-    director = services.person_create(by=officer, unit=bureau, name="赵文华",
-                                      mobile=ids.next_mobile(), roles=[Role.BUREAU_LEADER])
+    director = services.person_create(
+        by=officer, unit=bureau, name="赵文华", mobile=ids.next_mobile(), roles=[Role.BUREAU_LEADER]
+    )
     services.unit_update(by=officer, unit=bureau, head=director, office_contact=officer)
     services.seat_set(by=officer, unit=bureau, person=director, position=Position.LEADER)
     services.seat_set(by=officer, unit=bureau, person=officer, position=Position.DEPUTY)
-    services.area_create(by=officer, unit=bureau, name="机关办公楼", kind=AreaKind.OFFICE,
-                         responsible=officer)
+    services.area_create(
+        by=officer, unit=bureau, name="机关办公楼", kind=AreaKind.OFFICE, responsible=officer
+    )
 
     for g, (town, streets, villages) in enumerate(GROUPS, start=1):
         group = services.unit_create(
-            by=officer, parent=bureau, code=f"{BUREAU_CODE}-{g:02d}", name=f"{town}学区",
-            kind=UnitKind.GROUP, address=f"{town}镇{streets[0]}8号", phone=f"0571-8600{g:02d}00",
+            by=officer,
+            parent=bureau,
+            code=f"{BUREAU_CODE}-{g:02d}",
+            name=f"{town}学区",
+            kind=UnitKind.GROUP,
+            address=f"{town}镇{streets[0]}8号",
+            phone=f"0571-8600{g:02d}00",
         )
         head = services.person_create(
-            by=officer, unit=group, name=ids.name(), mobile=ids.next_mobile(),
-            roles=[Role.GROUP_HEAD], username="group.head" if g == 1 else None,
+            by=officer,
+            unit=group,
+            name=ids.name(),
+            mobile=ids.next_mobile(),
+            roles=[Role.GROUP_HEAD],
+            username="group.head" if g == 1 else None,
         )
         services.unit_update(by=officer, unit=group, head=head, office_contact=head)
         services.seat_set(by=officer, unit=group, person=head, position=Position.LEADER)
@@ -128,7 +148,9 @@ def _build(rng: random.Random) -> None:
             _build_school(officer, group, g, s, name, kind, boarding, ids, rng)
 
 
-def _school_names(town: str, streets: list[str], villages: list[str]) -> list[tuple[str, str, bool]]:
+def _school_names(
+    town: str, streets: list[str], villages: list[str]
+) -> list[tuple[str, str, bool]]:
     names = [
         (f"{town}镇中心小学", UnitKind.SCHOOL, False),
         (f"{town}镇第一中学", UnitKind.SCHOOL, True),
@@ -143,20 +165,38 @@ def _school_names(town: str, streets: list[str], villages: list[str]) -> list[tu
 
 
 def _build_school(
-    officer: Person, group: Unit, g: int, s: int, name: str, kind: str, boarding: bool,
-    ids: _Ids, rng: random.Random,
+    officer: Person,
+    group: Unit,
+    g: int,
+    s: int,
+    name: str,
+    kind: str,
+    boarding: bool,
+    ids: _Ids,
+    rng: random.Random,
 ) -> None:
     code = f"33019901{g:02d}{s:02d}"
     school = services.unit_create(
-        by=officer, parent=group, code=code, name=name, kind=kind,
-        address=f"{name[:2]}镇{rng.randint(1, 200)}号", phone=f"0571-86{g:02d}{s:02d}{rng.randint(10, 99)}",
+        by=officer,
+        parent=group,
+        code=code,
+        name=name,
+        kind=kind,
+        address=f"{name[:2]}镇{rng.randint(1, 200)}号",
+        phone=f"0571-86{g:02d}{s:02d}{rng.randint(10, 99)}",
     )
     demo = {(1, 1): "school", (3, 1): "other"}.get((g, s))
     head_title = Role.PRINCIPAL
 
     def person(role: str, username: str | None = None) -> Person:
-        return services.person_create(by=officer, unit=school, name=ids.name(),
-                                      mobile=ids.next_mobile(), roles=[role], username=username)
+        return services.person_create(
+            by=officer,
+            unit=school,
+            name=ids.name(),
+            mobile=ids.next_mobile(),
+            roles=[role],
+            username=username,
+        )
 
     principal = person(head_title, f"{demo}.principal" if demo else None)
     deputy = person(Role.STAFF)
@@ -170,8 +210,12 @@ def _build_school(
     for member in (safety, duty, teacher):
         services.seat_set(by=officer, unit=school, person=member, position=Position.MEMBER)
 
-    areas = [("教学楼", AreaKind.BUILDING, teacher), ("食堂", AreaKind.CANTEEN, deputy),
-             ("校门", AreaKind.GATE, guard), ("操场", AreaKind.SPORTS, teacher)]
+    areas = [
+        ("教学楼", AreaKind.BUILDING, teacher),
+        ("食堂", AreaKind.CANTEEN, deputy),
+        ("校门", AreaKind.GATE, guard),
+        ("操场", AreaKind.SPORTS, teacher),
+    ]
     if kind == UnitKind.SCHOOL:
         areas.append(("实验室", AreaKind.LAB, safety))
     if boarding:
@@ -180,6 +224,9 @@ def _build_school(
     unassigned = rng.random() < 0.25 or demo == "school"
     for i, (area_name, area_kind, responsible) in enumerate(areas):
         services.area_create(
-            by=officer, unit=school, name=area_name, kind=area_kind,
+            by=officer,
+            unit=school,
+            name=area_name,
+            kind=area_kind,
             responsible=None if unassigned and i == len(areas) - 1 else responsible,
         )

@@ -38,13 +38,16 @@ class UnitForm(forms.Form):
     kind = forms.ChoiceField(label=_("kind"), choices=UnitKind.choices)
     address = forms.CharField(label=_("address"), max_length=200, required=False)
     phone = forms.CharField(label=_("office phone"), max_length=32, required=False)
-    head = PersonChoiceField(label=_("head (first responsible person)"),
-                             queryset=Person.objects.none(), required=False)
-    office_contact = PersonChoiceField(label=_("office contact"),
-                                       queryset=Person.objects.none(), required=False)
+    head = PersonChoiceField(
+        label=_("head (first responsible person)"), queryset=Person.objects.none(), required=False
+    )
+    office_contact = PersonChoiceField(
+        label=_("office contact"), queryset=Person.objects.none(), required=False
+    )
 
-    def __init__(self, *args: Any, people: Any = None, kinds: list[str] | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, people: Any = None, kinds: list[str] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         if people is not None:
             self.fields["head"].queryset = people
@@ -60,8 +63,9 @@ class MoveForm(forms.Form):
 class AreaForm(forms.Form):
     name = forms.CharField(label=_("name"), max_length=100)
     kind = forms.ChoiceField(label=_("kind"), choices=AreaKind.choices)
-    responsible = PersonChoiceField(label=_("responsible person"),
-                                    queryset=Person.objects.none(), required=False)
+    responsible = PersonChoiceField(
+        label=_("responsible person"), queryset=Person.objects.none(), required=False
+    )
     description = forms.CharField(label=_("description"), max_length=200, required=False)
 
     def __init__(self, *args: Any, people: Any = None, **kwargs: Any) -> None:
@@ -72,15 +76,18 @@ class AreaForm(forms.Form):
 
 class PersonForm(forms.Form):
     name = forms.CharField(label=_("name"), max_length=64)
-    mobile = forms.CharField(label=_("mobile"), max_length=11, required=False,
-                             validators=[mobile_validator])
+    mobile = forms.CharField(
+        label=_("mobile"), max_length=11, required=False, validators=[mobile_validator]
+    )
     email = forms.EmailField(label=_("email"), required=False)
 
 
 class NewPersonForm(PersonForm):
     role = forms.ChoiceField(label=_("role"), choices=Role.choices, initial=Role.STAFF)
     username = forms.CharField(
-        label=_("username"), max_length=150, required=False,
+        label=_("username"),
+        max_length=150,
+        required=False,
         help_text=_("Leave empty to use the mobile number."),
     )
 
@@ -108,7 +115,8 @@ class SeatForm(forms.Form):
 class AdminRoleForm(forms.Form):
     username = forms.CharField(label=_("username"), max_length=150)
     admin_role = forms.ChoiceField(
-        label=_("administrator role"), choices=[("", _("none"))] + list(AdminRole.choices),
+        label=_("administrator role"),
+        choices=[("", _("none"))] + list(AdminRole.choices),
         required=False,
     )
 
@@ -117,14 +125,16 @@ class PolicyForm(forms.ModelForm):
     class Meta:
         model = SecurityPolicy
         fields = [
-            "min_password_length", "failure_limit", "cooloff_minutes",
-            "idle_timeout_minutes", "password_max_age_days",
+            "min_password_length",
+            "failure_limit",
+            "cooloff_minutes",
+            "idle_timeout_minutes",
+            "password_max_age_days",
         ]
 
 
 class SetPasswordForm(forms.Form):
-    password = forms.CharField(label=_("new password"), widget=forms.PasswordInput,
-                               strip=False)
+    password = forms.CharField(label=_("new password"), widget=forms.PasswordInput, strip=False)
 
 
 class ImportForm(forms.Form):

@@ -66,9 +66,15 @@ ROLE_NAMES = {
     Role.STAFF: {"教职工", "职工", "staff"},
 }
 ROLE_EXPORT_NAMES = {
-    Role.BUREAU_LEADER: "局领导", Role.SAFETY_OFFICE: "安保科", Role.GROUP_HEAD: "学区负责人",
-    Role.PRINCIPAL: "校长", Role.SAFETY_OFFICER: "安全员", Role.DUTY_STAFF: "值班人员",
-    Role.HEAD_TEACHER: "班主任", Role.GATE_GUARD: "门卫", Role.INSPECTOR: "督查员",
+    Role.BUREAU_LEADER: "局领导",
+    Role.SAFETY_OFFICE: "安保科",
+    Role.GROUP_HEAD: "学区负责人",
+    Role.PRINCIPAL: "校长",
+    Role.SAFETY_OFFICER: "安全员",
+    Role.DUTY_STAFF: "值班人员",
+    Role.HEAD_TEACHER: "班主任",
+    Role.GATE_GUARD: "门卫",
+    Role.INSPECTOR: "督查员",
     Role.STAFF: "教职工",
 }
 POSITION_NAMES = {
@@ -184,12 +190,20 @@ def _read_units(wb: Any, result: ImportResult) -> list[_UnitRow]:
         return []
     rows, missing = xlsx.read_table(ws, UNIT_ALIASES, {"code", "name", "kind"})
     if missing:
-        result.errors.append(RowError(UNITS_SHEET, 1, _("Missing columns: %(cols)s")
-                                      % {"cols": ", ".join(missing)}))
+        result.errors.append(
+            RowError(UNITS_SHEET, 1, _("Missing columns: %(cols)s") % {"cols": ", ".join(missing)})
+        )
         return []
     return [
-        _UnitRow(n, r.get("code", ""), r.get("name", ""), r.get("kind", ""), r.get("parent", ""),
-                 r.get("address", ""), r.get("phone", ""))
+        _UnitRow(
+            n,
+            r.get("code", ""),
+            r.get("name", ""),
+            r.get("kind", ""),
+            r.get("parent", ""),
+            r.get("address", ""),
+            r.get("phone", ""),
+        )
         for n, r in rows
     ]
 
@@ -200,8 +214,9 @@ def _read_people(wb: Any, result: ImportResult) -> list[_PersonRow]:
         return []
     rows, missing = xlsx.read_table(ws, PEOPLE_ALIASES, {"name", "mobile", "unit"})
     if missing:
-        result.errors.append(RowError(PEOPLE_SHEET, 1, _("Missing columns: %(cols)s")
-                                      % {"cols": ", ".join(missing)}))
+        result.errors.append(
+            RowError(PEOPLE_SHEET, 1, _("Missing columns: %(cols)s") % {"cols": ", ".join(missing)})
+        )
         return []
     people = []
     for n, r in rows:
@@ -216,13 +231,27 @@ def _read_people(wb: Any, result: ImportResult) -> list[_PersonRow]:
             else:
                 unknown.append(part)
         if unknown:
-            result.errors.append(RowError(PEOPLE_SHEET, n, _("Unknown role: %(roles)s")
-                                          % {"roles": "、".join(unknown)}))
+            result.errors.append(
+                RowError(
+                    PEOPLE_SHEET, n, _("Unknown role: %(roles)s") % {"roles": "、".join(unknown)}
+                )
+            )
         if len(positions) > 1:
-            result.errors.append(RowError(PEOPLE_SHEET, n, _(
-                "A person holds one position in a leadership group.")))
-        people.append(_PersonRow(n, r.get("name", ""), r.get("mobile", ""), r.get("unit", ""),
-                                 roles, positions, is_head, r.get("username", "")))
+            result.errors.append(
+                RowError(PEOPLE_SHEET, n, _("A person holds one position in a leadership group."))
+            )
+        people.append(
+            _PersonRow(
+                n,
+                r.get("name", ""),
+                r.get("mobile", ""),
+                r.get("unit", ""),
+                roles,
+                positions,
+                is_head,
+                r.get("username", ""),
+            )
+        )
     return people
 
 
@@ -245,8 +274,14 @@ def _check_units(by: Person, rows: list[_UnitRow], result: ImportResult) -> dict
             continue
         r.kind = kind
         if r.code in by_code:
-            err(RowError(UNITS_SHEET, r.row, _("Duplicate code %(code)s (also in row %(other)d).")
-                         % {"code": r.code, "other": by_code[r.code].row}))
+            err(
+                RowError(
+                    UNITS_SHEET,
+                    r.row,
+                    _("Duplicate code %(code)s (also in row %(other)d).")
+                    % {"code": r.code, "other": by_code[r.code].row},
+                )
+            )
             continue
         by_code[r.code] = r
     existing = {
@@ -262,8 +297,14 @@ def _check_units(by: Person, rows: list[_UnitRow], result: ImportResult) -> dict
         seen, cursor = {code}, r
         while cursor.parent and cursor.parent in by_code:
             if cursor.parent in seen:
-                err(RowError(UNITS_SHEET, r.row, _("The parent codes form a cycle: %(codes)s")
-                             % {"codes": " → ".join([*seen, cursor.parent])}))
+                err(
+                    RowError(
+                        UNITS_SHEET,
+                        r.row,
+                        _("The parent codes form a cycle: %(codes)s")
+                        % {"codes": " → ".join([*seen, cursor.parent])},
+                    )
+                )
                 break
             seen.add(cursor.parent)
             cursor = by_code[cursor.parent]
@@ -272,27 +313,47 @@ def _check_units(by: Person, rows: list[_UnitRow], result: ImportResult) -> dict
                 if r.kind != UnitKind.BUREAU:
                     err(RowError(UNITS_SHEET, r.row, _("A parent code is required.")))
                 elif manage is not None:
-                    err(RowError(UNITS_SHEET, r.row,
-                                 _("Only the system administrator can add a top-level unit.")))
+                    err(
+                        RowError(
+                            UNITS_SHEET,
+                            r.row,
+                            _("Only the system administrator can add a top-level unit."),
+                        )
+                    )
                 continue
             parent_kind = by_code[r.parent].kind if r.parent in by_code else None
             if cursor.parent:
                 anchor = existing.get(cursor.parent)
                 if anchor is None or not access.unit_visible(by, anchor):
-                    err(RowError(UNITS_SHEET, r.row, _("Unknown parent code %(code)s.")
-                                 % {"code": r.parent}))
+                    err(
+                        RowError(
+                            UNITS_SHEET,
+                            r.row,
+                            _("Unknown parent code %(code)s.") % {"code": r.parent},
+                        )
+                    )
                     continue
                 if manage is not None and not any(anchor.path.startswith(p) for p in manage):
-                    err(RowError(UNITS_SHEET, r.row, _("Unit %(code)s is outside the units you "
-                                                       "manage.") % {"code": anchor.code}))
+                    err(
+                        RowError(
+                            UNITS_SHEET,
+                            r.row,
+                            _("Unit %(code)s is outside the units you manage.")
+                            % {"code": anchor.code},
+                        )
+                    )
                     continue
                 if parent_kind is None:
                     parent_kind = anchor.kind
             if r.kind not in ALLOWED_CHILDREN.get(parent_kind or "", set()):
-                err(RowError(UNITS_SHEET, r.row, _("A %(child)s cannot be placed under a "
-                                                   "%(parent)s.")
-                             % {"child": UnitKind(r.kind).label,
-                                "parent": UnitKind(parent_kind).label}))
+                err(
+                    RowError(
+                        UNITS_SHEET,
+                        r.row,
+                        _("A %(child)s cannot be placed under a %(parent)s.")
+                        % {"child": UnitKind(r.kind).label, "parent": UnitKind(parent_kind).label},
+                    )
+                )
     planned = {code: r.kind for code, r in by_code.items()}
     return planned
 
@@ -309,8 +370,9 @@ def _check_people(
         Person.objects.filter(mobile__in=[r.mobile for r in rows]).values_list("mobile", flat=True)
     )
     taken_usernames = set(
-        Person.objects.filter(username__in=[r.username for r in rows if r.username])
-        .values_list("username", flat=True)
+        Person.objects.filter(username__in=[r.username for r in rows if r.username]).values_list(
+            "username", flat=True
+        )
     )
     manage = access.manageable_paths(by)
     heads: dict[str, int] = {}
@@ -319,47 +381,87 @@ def _check_people(
         if not r.name:
             err(RowError(PEOPLE_SHEET, r.row, _("A name is required.")))
         if not MOBILE_RE.match(r.mobile):
-            err(RowError(PEOPLE_SHEET, r.row, _("Bad mobile number: %(mobile)s")
-                         % {"mobile": r.mobile or "—"}))
+            err(
+                RowError(
+                    PEOPLE_SHEET,
+                    r.row,
+                    _("Bad mobile number: %(mobile)s") % {"mobile": r.mobile or "—"},
+                )
+            )
         elif r.mobile in mobiles:
-            err(RowError(PEOPLE_SHEET, r.row, _("Duplicate mobile number (also in row %(other)d).")
-                         % {"other": mobiles[r.mobile]}))
+            err(
+                RowError(
+                    PEOPLE_SHEET,
+                    r.row,
+                    _("Duplicate mobile number (also in row %(other)d).")
+                    % {"other": mobiles[r.mobile]},
+                )
+            )
         elif r.mobile in taken_mobiles:
-            err(RowError(PEOPLE_SHEET, r.row, _("Mobile number %(mobile)s is already registered.")
-                         % {"mobile": r.mobile}))
+            err(
+                RowError(
+                    PEOPLE_SHEET,
+                    r.row,
+                    _("Mobile number %(mobile)s is already registered.") % {"mobile": r.mobile},
+                )
+            )
         else:
             mobiles[r.mobile] = r.row
         if r.username:
             if r.username in usernames or r.username in taken_usernames:
-                err(RowError(PEOPLE_SHEET, r.row, _("Username %(name)s is already taken.")
-                             % {"name": r.username}))
+                err(
+                    RowError(
+                        PEOPLE_SHEET,
+                        r.row,
+                        _("Username %(name)s is already taken.") % {"name": r.username},
+                    )
+                )
             usernames[r.username] = r.row
         if r.unit in planned:
             pass
         elif r.unit in existing:
             unit = existing[r.unit]
             if manage is not None and not any(unit.path.startswith(p) for p in manage):
-                err(RowError(PEOPLE_SHEET, r.row, _("Unit %(code)s is outside the units you "
-                                                    "manage.") % {"code": r.unit}))
+                err(
+                    RowError(
+                        PEOPLE_SHEET,
+                        r.row,
+                        _("Unit %(code)s is outside the units you manage.") % {"code": r.unit},
+                    )
+                )
         else:
-            err(RowError(PEOPLE_SHEET, r.row, _("Unknown unit code %(code)s.")
-                         % {"code": r.unit or "—"}))
+            err(
+                RowError(
+                    PEOPLE_SHEET, r.row, _("Unknown unit code %(code)s.") % {"code": r.unit or "—"}
+                )
+            )
         if r.is_head:
             if r.unit in heads:
-                err(RowError(PEOPLE_SHEET, r.row, _("Unit %(code)s already has a head (row "
-                                                    "%(other)d).")
-                             % {"code": r.unit, "other": heads[r.unit]}))
+                err(
+                    RowError(
+                        PEOPLE_SHEET,
+                        r.row,
+                        _("Unit %(code)s already has a head (row %(other)d).")
+                        % {"code": r.unit, "other": heads[r.unit]},
+                    )
+                )
             heads[r.unit] = r.row
         if Position.LEADER in r.positions:
             if r.unit in leaders:
-                err(RowError(PEOPLE_SHEET, r.row, _("The leadership group of %(code)s already has "
-                                                    "a leader (row %(other)d).")
-                             % {"code": r.unit, "other": leaders[r.unit]}))
+                err(
+                    RowError(
+                        PEOPLE_SHEET,
+                        r.row,
+                        _("The leadership group of %(code)s already has a leader (row %(other)d).")
+                        % {"code": r.unit, "other": leaders[r.unit]},
+                    )
+                )
             leaders[r.unit] = r.row
 
 
-def _apply(by: Person, units: list[_UnitRow], people: list[_PersonRow],
-           result: ImportResult) -> None:
+def _apply(
+    by: Person, units: list[_UnitRow], people: list[_PersonRow], result: ImportResult
+) -> None:
     created: dict[str, Unit] = {}
     pending = list(units)
     while pending:
@@ -375,8 +477,13 @@ def _apply(by: Person, units: list[_UnitRow], people: list[_PersonRow],
             else:
                 parent = Unit.objects.get(code=r.parent)
             created[r.code] = services.unit_create(
-                by=by, parent=parent, code=r.code, name=r.name, kind=r.kind,
-                address=r.address, phone=r.phone,
+                by=by,
+                parent=parent,
+                code=r.code,
+                name=r.name,
+                kind=r.kind,
+                address=r.address,
+                phone=r.phone,
             )
             pending.remove(r)
             progressed = True
@@ -386,7 +493,11 @@ def _apply(by: Person, units: list[_UnitRow], people: list[_PersonRow],
     for r in people:
         unit = created.get(r.unit) or Unit.objects.get(code=r.unit)
         person = services.person_create(
-            by=by, unit=unit, name=r.name, mobile=r.mobile, roles=r.roles or [Role.STAFF],
+            by=by,
+            unit=unit,
+            name=r.name,
+            mobile=r.mobile,
+            roles=r.roles or [Role.STAFF],
             username=r.username or None,
         )
         for position in r.positions:
@@ -400,13 +511,18 @@ def _apply(by: Person, units: list[_UnitRow], people: list[_PersonRow],
 # --- The template -----------------------------------------------------------------
 
 UNIT_COLUMNS = [
-    xlsx.Column("单位代码", 16, text=True), xlsx.Column("单位名称", 28), xlsx.Column("类型", 12),
-    xlsx.Column("上级单位代码", 16, text=True), xlsx.Column("地址", 30),
+    xlsx.Column("单位代码", 16, text=True),
+    xlsx.Column("单位名称", 28),
+    xlsx.Column("类型", 12),
+    xlsx.Column("上级单位代码", 16, text=True),
+    xlsx.Column("地址", 30),
     xlsx.Column("电话", 16, text=True),
 ]
 PEOPLE_COLUMNS = [
-    xlsx.Column("姓名", 12), xlsx.Column("手机号", 16, text=True),
-    xlsx.Column("单位代码", 16, text=True), xlsx.Column("角色", 30),
+    xlsx.Column("姓名", 12),
+    xlsx.Column("手机号", 16, text=True),
+    xlsx.Column("单位代码", 16, text=True),
+    xlsx.Column("角色", 30),
     xlsx.Column("用户名", 16),
 ]
 
@@ -420,16 +536,31 @@ def template_workbook() -> bytes:
     help_ws.column_dimensions["B"].width = 90
     lines = [
         ("工作表", "说明"),
-        ("单位", "每行一个单位。单位代码唯一（字母、数字、- 或 _，最多32位）；上级单位代码可以是本表中的单位，"
-                 "也可以是系统中已有的单位；顶级单位（教育局）不填上级。"),
-        ("类型", "教育局、学区（乡镇教育服务组）、学校、幼儿园、部门（科室/年级）。学区只能在教育局下，"
-                 "学校和幼儿园在教育局或学区下，部门在学校、幼儿园或部门下。"),
-        ("人员", "每行一人。手机号为11位大陆手机号，唯一；单位代码为本表或系统中的单位。"
-                 "用户名可不填，默认用手机号登录；初始无密码，由系统管理员设置。"),
-        ("角色", "可填多个，用顿号或逗号分隔：局领导、安保科、学区负责人、校长/园长、安全员、值班人员、"
-                 "班主任、门卫/保安、督查员、教职工；领导小组：组长、副组长、成员；第一责任人。"),
+        (
+            "单位",
+            "每行一个单位。单位代码唯一（字母、数字、- 或 _，最多32位）；上级单位代码可以是本表中的单位，"
+            "也可以是系统中已有的单位；顶级单位（教育局）不填上级。",
+        ),
+        (
+            "类型",
+            "教育局、学区（乡镇教育服务组）、学校、幼儿园、部门（科室/年级）。学区只能在教育局下，"
+            "学校和幼儿园在教育局或学区下，部门在学校、幼儿园或部门下。",
+        ),
+        (
+            "人员",
+            "每行一人。手机号为11位大陆手机号，唯一；单位代码为本表或系统中的单位。"
+            "用户名可不填，默认用手机号登录；初始无密码，由系统管理员设置。",
+        ),
+        (
+            "角色",
+            "可填多个，用顿号或逗号分隔：局领导、安保科、学区负责人、校长/园长、安全员、值班人员、"
+            "班主任、门卫/保安、督查员、教职工；领导小组：组长、副组长、成员；第一责任人。",
+        ),
         ("导入规则", "全部行无误才导入；有任何错误则一行都不导入，并列出每一个错误行及原因。"),
-        ("示例", "单位：3301020101 | 城关镇中心小学 | 学校 | 330102-01 | 城关镇解放路12号 | 0571-88880001"),
+        (
+            "示例",
+            "单位：3301020101 | 城关镇中心小学 | 学校 | 330102-01 | 城关镇解放路12号 | 0571-88880001",
+        ),
         ("示例", "人员：王建国 | 13800001111 | 3301020101 | 校长、组长、第一责任人 |"),
     ]
     for line in lines:

@@ -44,7 +44,11 @@ class Person(AbstractUser):
     last_name = None  # type: ignore[assignment]
     name = models.CharField(_("name"), max_length=64)
     mobile = models.CharField(
-        _("mobile"), max_length=11, unique=True, null=True, blank=True,
+        _("mobile"),
+        max_length=11,
+        unique=True,
+        null=True,
+        blank=True,
         validators=[mobile_validator],
     )
     admin_role = models.CharField(
@@ -108,12 +112,20 @@ class Unit(MP_Node):
     address = models.CharField(_("address"), max_length=200, blank=True)
     phone = models.CharField(_("office phone"), max_length=32, blank=True)
     head = models.ForeignKey(
-        Person, verbose_name=_("head (first responsible person)"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="headed_units",
+        Person,
+        verbose_name=_("head (first responsible person)"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="headed_units",
     )
     office_contact = models.ForeignKey(
-        Person, verbose_name=_("office contact"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="office_of_units",
+        Person,
+        verbose_name=_("office contact"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="office_of_units",
     )
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -153,11 +165,16 @@ class Area(models.Model):
         Unit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="areas"
     )
     name = models.CharField(_("name"), max_length=100)
-    kind = models.CharField(_("kind"), max_length=16, choices=AreaKind.choices,
-                            default=AreaKind.OTHER)
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=AreaKind.choices, default=AreaKind.OTHER
+    )
     responsible = models.ForeignKey(
-        Person, verbose_name=_("responsible person"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="areas",
+        Person,
+        verbose_name=_("responsible person"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="areas",
     )
     description = models.CharField(_("description"), max_length=200, blank=True)
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
@@ -208,8 +225,12 @@ class Membership(models.Model):
     )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     granted_by = models.ForeignKey(
-        Person, verbose_name=_("granted by"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        Person,
+        verbose_name=_("granted by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("granted at"), auto_now_add=True)
 
@@ -263,12 +284,10 @@ class LeadershipSeat(models.Model):
 class SecurityPolicy(models.Model):
     """Password and lockout policy; one row, edited by the security administrator."""
 
-    min_password_length = models.PositiveSmallIntegerField(_("minimum password length"),
-                                                           default=8)
+    min_password_length = models.PositiveSmallIntegerField(_("minimum password length"), default=8)
     failure_limit = models.PositiveSmallIntegerField(_("failed logins before lockout"), default=5)
     cooloff_minutes = models.PositiveSmallIntegerField(_("lockout minutes"), default=15)
-    idle_timeout_minutes = models.PositiveSmallIntegerField(_("idle timeout (minutes)"),
-                                                            default=30)
+    idle_timeout_minutes = models.PositiveSmallIntegerField(_("idle timeout (minutes)"), default=30)
     password_max_age_days = models.PositiveSmallIntegerField(
         _("password maximum age (days, 0 = never)"), default=90
     )

@@ -34,8 +34,10 @@ class CharacterClassValidator:
         ]
         if sum(classes) < 3:
             raise ValidationError(
-                _("Use at least three of: upper-case letters, lower-case letters, digits, "
-                  "other characters."),
+                _(
+                    "Use at least three of: upper-case letters, lower-case letters, digits, "
+                    "other characters."
+                ),
                 code="password_too_simple",
             )
 

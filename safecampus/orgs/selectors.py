@@ -39,7 +39,9 @@ def unit_roots(user: Any) -> QuerySet[Unit]:
 def subtree_unassigned_areas(user: Any, unit: Unit) -> int:
     """Open areas anywhere under the unit with no responsible person."""
     return Area.objects.filter(
-        unit__path__startswith=unit.path, archived_at__isnull=True, responsible__isnull=True,
+        unit__path__startswith=unit.path,
+        archived_at__isnull=True,
+        responsible__isnull=True,
         unit__archived_at__isnull=True,
     ).count()
 
@@ -56,7 +58,7 @@ class UnitDetail:
 
 
 def unit_detail(user: Any, unit: Unit) -> UnitDetail:
-    visible_paths = [u for u in unit.get_ancestors() if access.unit_visible(user, u)]
+    visible_paths = [u for u in Unit.objects.get_ancestors(unit) if access.unit_visible(user, u)]
     areas = list(
         Area.objects.filter(unit=unit, archived_at__isnull=True).select_related("responsible")
     )
@@ -65,8 +67,9 @@ def unit_detail(user: Any, unit: Unit) -> UnitDetail:
         key=lambda s: (POSITION_ORDER.get(s.position, 9), s.person.name),
     )
     memberships = list(
-        Membership.objects.filter(unit=unit).select_related("person").order_by("role",
-                                                                               "person__name")
+        Membership.objects.filter(unit=unit)
+        .select_related("person")
+        .order_by("role", "person__name")
     )
     return UnitDetail(
         unit=unit,
@@ -85,8 +88,7 @@ def people_in_unit_tree(unit: Unit) -> QuerySet[Person]:
     paths = [unit.path[:i] for i in range(Unit.steplen, len(unit.path) + 1, Unit.steplen)]
     return (
         Person.objects.filter(
-            Q(memberships__unit__path__startswith=unit.path)
-            | Q(memberships__unit__path__in=paths),
+            Q(memberships__unit__path__startswith=unit.path) | Q(memberships__unit__path__in=paths),
             is_active=True,
         )
         .distinct()
@@ -99,17 +101,20 @@ def people_list(user: Any, *, query: str = "", unit: Unit | None = None) -> Quer
     if unit is not None:
         qs = qs.filter(memberships__unit__path__startswith=unit.path).distinct()
     if query:
-        qs = qs.filter(Q(name__icontains=query) | Q(username__icontains=query)
-                       | Q(mobile__contains=query))
+        qs = qs.filter(
+            Q(name__icontains=query) | Q(username__icontains=query) | Q(mobile__contains=query)
+        )
     return qs.prefetch_related(
         Prefetch("memberships", queryset=Membership.objects.select_related("unit"))
     ).order_by("name", "pk")
 
 
 def areas_unassigned(user: Any) -> QuerySet[Area]:
-    return access.areas_visible(user).filter(
-        archived_at__isnull=True, responsible__isnull=True, unit__archived_at__isnull=True
-    ).select_related("unit")
+    return (
+        access.areas_visible(user)
+        .filter(archived_at__isnull=True, responsible__isnull=True, unit__archived_at__isnull=True)
+        .select_related("unit")
+    )
 
 
 # --- Export -----------------------------------------------------------------------
@@ -121,8 +126,11 @@ def export_workbook(user: Any, *, title_unit: str, reporter: str, today: str) ->
     from .models import UnitKind
 
     kind_label = {
-        UnitKind.BUREAU: "教育局", UnitKind.GROUP: "学区", UnitKind.SCHOOL: "学校",
-        UnitKind.KINDERGARTEN: "幼儿园", UnitKind.DEPARTMENT: "部门",
+        UnitKind.BUREAU: "教育局",
+        UnitKind.GROUP: "学区",
+        UnitKind.SCHOOL: "学校",
+        UnitKind.KINDERGARTEN: "幼儿园",
+        UnitKind.DEPARTMENT: "部门",
     }
     units = list(access.units_visible(user, include_archived=False).order_by("path"))
     by_path = {u.path: u for u in units}
@@ -134,14 +142,20 @@ def export_workbook(user: Any, *, title_unit: str, reporter: str, today: str) ->
     meta = [("填报单位", title_unit), ("填报人", reporter), ("填报日期", today)]
     wb = xlsx.new_workbook()
     xlsx.write_ledger(
-        wb.create_sheet(UNITS_SHEET), title=f"{title_unit}单位名册", meta=meta,
+        wb.create_sheet(UNITS_SHEET),
+        title=f"{title_unit}单位名册",
+        meta=meta,
         columns=UNIT_COLUMNS,
-        rows=([u.code, u.name, kind_label.get(u.kind, u.kind), parent_code(u), u.address,
-               u.phone] for u in units),
+        rows=(
+            [u.code, u.name, kind_label.get(u.kind, u.kind), parent_code(u), u.address, u.phone]
+            for u in units
+        ),
     )
     members = (
-        access.memberships_visible(user).filter(unit__archived_at__isnull=True)
-        .select_related("person", "unit").order_by("unit__path", "person__name", "role")
+        access.memberships_visible(user)
+        .filter(unit__archived_at__isnull=True)
+        .select_related("person", "unit")
+        .order_by("unit__path", "person__name", "role")
     )
     from .imports import ROLE_EXPORT_NAMES as role_label
 
@@ -150,12 +164,15 @@ def export_workbook(user: Any, *, title_unit: str, reporter: str, today: str) ->
         key = (m.person_id, m.unit_id)
         if key not in rows:
             # Full numbers only for the units the user manages (in memory: no query a row).
-            mobile = m.person.mobile if access.can_manage(user, m.unit) else (
-                m.person.mobile_masked)
+            mobile = (
+                m.person.mobile if access.can_manage(user, m.unit) else (m.person.mobile_masked)
+            )
             rows[key] = [m.person.name, mobile, m.unit.code, [], m.person.username]
         rows[key][3].append(role_label.get(m.role, m.role))
     xlsx.write_ledger(
-        wb.create_sheet(PEOPLE_SHEET), title=f"{title_unit}人员名册", meta=meta,
+        wb.create_sheet(PEOPLE_SHEET),
+        title=f"{title_unit}人员名册",
+        meta=meta,
         columns=PEOPLE_COLUMNS,
         rows=([r[0], r[1], r[2], "、".join(r[3]), r[4]] for r in rows.values()),
     )

@@ -9,7 +9,6 @@ import secrets
 from typing import Any
 
 from django.conf import settings
-
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -56,8 +55,10 @@ def _check_kind(parent: Unit | None, kind: str) -> None:
         return
     if not parent.may_hold(kind):
         raise ValidationError(
-            {"kind": _("A %(child)s cannot be placed under a %(parent)s.")
-             % {"child": UnitKind(kind).label, "parent": parent.get_kind_display()}}
+            {
+                "kind": _("A %(child)s cannot be placed under a %(parent)s.")
+                % {"child": UnitKind(kind).label, "parent": parent.get_kind_display()}
+            }
         )
 
 
@@ -87,14 +88,26 @@ def unit_create(
         _require(access.can_create_root(by))
     else:
         _require(access.can_manage(by, parent))
+        parent = Unit.objects.get(pk=parent.pk)  # fresh path and child count for the insert
         if parent.is_archived:
             raise ValidationError({"parent": _("The parent unit is archived.")})
     _check_kind(parent, kind)
     _check_people_visible(by, head=head, office_contact=office_contact)
-    unit = Unit(code=code.strip(), name=name.strip(), kind=kind, address=address.strip(),
-                phone=phone.strip(), head=head, office_contact=office_contact)
+    unit = Unit(
+        code=code.strip(),
+        name=name.strip(),
+        kind=kind,
+        address=address.strip(),
+        phone=phone.strip(),
+        head=head,
+        office_contact=office_contact,
+    )
     _full_clean(unit, exclude=["path", "depth", "numchild"])
-    unit = Unit.add_root(instance=unit) if parent is None else parent.add_child(instance=unit)
+    unit = (
+        Unit.objects.add_root(instance=unit)
+        if parent is None
+        else Unit.objects.add_child(parent, instance=unit)
+    )
     return unit
 
 
@@ -105,10 +118,10 @@ def unit_update(*, by: Person, unit: Unit, **fields: Any) -> Unit:
     if unknown:
         raise ValidationError({f: _("This field cannot be changed.") for f in unknown})
     if "kind" in fields and fields["kind"] != unit.kind:
-        parent = unit.get_parent()
+        parent = Unit.objects.get_parent(unit)
         _check_kind(parent, fields["kind"])
         reshaped = Unit(kind=fields["kind"])
-        if any(not reshaped.may_hold(child.kind) for child in unit.get_children()):
+        if any(not reshaped.may_hold(child.kind) for child in Unit.objects.get_children(unit)):
             raise ValidationError({"kind": _("Its children could not stay under it.")})
     _check_people_visible(by, head=fields.get("head"), office_contact=fields.get("office_contact"))
     for key, value in fields.items():
@@ -131,11 +144,14 @@ def unit_move(*, by: Person, unit: Unit, new_parent: Unit) -> Unit:
     if unit.depth == 1:
         raise ValidationError({"parent": _("The top of the tree cannot be moved.")})
     _check_kind(new_parent, unit.kind)
-    old_parent = unit.get_parent()
-    unit.move(new_parent, pos="sorted-child" if Unit.node_order_by else "last-child")
+    old_parent = Unit.objects.get_parent(unit)
+    Unit.objects.move(unit, new_parent, pos="sorted-child" if Unit.node_order_by else "last-child")
     unit.refresh_from_db()
     audit_record(
-        action="move", model="orgs.unit", object_id=unit.pk, object_repr=str(unit),
+        action="move",
+        model="orgs.unit",
+        object_id=unit.pk,
+        object_repr=str(unit),
         changes={"parent": [old_parent.code if old_parent else None, new_parent.code]},
     )
     return unit
@@ -144,7 +160,7 @@ def unit_move(*, by: Person, unit: Unit, new_parent: Unit) -> Unit:
 @transaction.atomic
 def unit_archive(*, by: Person, unit: Unit) -> Unit:
     _require(access.can_manage(by, unit))
-    if unit.get_children().filter(archived_at__isnull=True).exists():
+    if Unit.objects.get_children(unit).filter(archived_at__isnull=True).exists():
         raise ValidationError(_("Archive the units under it first."))
     if unit.archived_at is None:
         unit.archived_at = timezone.now()
@@ -155,7 +171,7 @@ def unit_archive(*, by: Person, unit: Unit) -> Unit:
 @transaction.atomic
 def unit_restore(*, by: Person, unit: Unit) -> Unit:
     _require(access.can_manage(by, unit))
-    parent = unit.get_parent()
+    parent = Unit.objects.get_parent(unit)
     if parent is not None and parent.is_archived:
         raise ValidationError(_("Restore the unit above it first."))
     unit.archived_at = None
@@ -165,15 +181,17 @@ def unit_restore(*, by: Person, unit: Unit) -> Unit:
 
 def unit_has_history(unit: Unit) -> bool:
     """Anything beyond its own creation: children, areas, people, or later changes."""
-    if unit.numchild or unit.get_children().exists():
+    if unit.numchild or Unit.objects.get_children(unit).exists():
         return True
     if Area.objects.filter(unit=unit).exists() or Membership.objects.filter(unit=unit).exists():
         return True
     if LeadershipSeat.objects.filter(unit=unit).exists():
         return True
-    return AuditEntry.objects.filter(
-        model="orgs.unit", object_id=str(unit.pk)
-    ).exclude(action="create").exists()
+    return (
+        AuditEntry.objects.filter(model="orgs.unit", object_id=str(unit.pk))
+        .exclude(action="create")
+        .exists()
+    )
 
 
 @transaction.atomic
@@ -197,13 +215,23 @@ def unit_delete(*, by: Person, unit: Unit) -> None:
 
 @transaction.atomic
 def area_create(
-    *, by: Person, unit: Unit, name: str, kind: str, responsible: Person | None = None,
+    *,
+    by: Person,
+    unit: Unit,
+    name: str,
+    kind: str,
+    responsible: Person | None = None,
     description: str = "",
 ) -> Area:
     _require(access.can_manage(by, unit))
     _check_people_visible(by, responsible=responsible)
-    area = Area(unit=unit, name=name.strip(), kind=kind, responsible=responsible,
-                description=description.strip())
+    area = Area(
+        unit=unit,
+        name=name.strip(),
+        kind=kind,
+        responsible=responsible,
+        description=description.strip(),
+    )
     _full_clean(area)
     area.save()
     return area
@@ -259,8 +287,11 @@ def person_create(
     _require(access.can_manage(by, unit) or access.can_manage_accounts(by))
     mobile = (mobile or "").strip() or None
     person = Person(
-        username=(username or "").strip() or _unique_username(mobile or f"p{timezone.now():%y%m%d%H%M%S}"),
-        name=name.strip(), mobile=mobile, email=email.strip(),
+        username=(username or "").strip()
+        or _unique_username(mobile or f"p{timezone.now():%y%m%d%H%M%S}"),
+        name=name.strip(),
+        mobile=mobile,
+        email=email.strip(),
     )
     if password:
         validate_password(password, person)
@@ -303,8 +334,9 @@ def person_set_password(*, by: Person, person: Person, password: str) -> Person:
     person.set_password(password)
     person.password_changed_at = timezone.now()
     person.save()
-    audit_record(action="password_set", model="orgs.person", object_id=person.pk,
-                 object_repr=str(person))
+    audit_record(
+        action="password_set", model="orgs.person", object_id=person.pk, object_repr=str(person)
+    )
     return person
 
 
@@ -350,8 +382,12 @@ def admin_role_grant(*, by: Person, person: Person, role: str) -> Person:
         raise ValidationError({"admin_role": _("Unknown administrator role.")})
     if role and person.admin_role and person.admin_role != role:
         raise ValidationError(
-            {"admin_role": _("This account already holds another administrator role; "
-                             "no account may hold two.")}
+            {
+                "admin_role": _(
+                    "This account already holds another administrator role; "
+                    "no account may hold two."
+                )
+            }
         )
     person.admin_role = role
     person.save()
@@ -368,13 +404,17 @@ def seat_set(*, by: Person, unit: Unit, person: Person, position: str) -> Leader
     if position not in Position.values:
         raise ValidationError({"position": _("Unknown position.")})
     if position == Position.LEADER:
-        current = LeadershipSeat.objects.filter(unit=unit, position=Position.LEADER).exclude(
-            person=person
-        ).first()
+        current = (
+            LeadershipSeat.objects.filter(unit=unit, position=Position.LEADER)
+            .exclude(person=person)
+            .first()
+        )
         if current is not None:
             raise ValidationError(
-                {"position": _("%(name)s already leads this group; change that seat first.")
-                 % {"name": current.person.name}}
+                {
+                    "position": _("%(name)s already leads this group; change that seat first.")
+                    % {"name": current.person.name}
+                }
             )
     seat = LeadershipSeat.objects.filter(unit=unit, person=person).first()
     if seat is None:

@@ -62,22 +62,33 @@ def unit_children(request: HttpRequest, pk: int) -> HttpResponse:
 def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     unit = access.unit_or_404(request.user, pk)
     detail = selectors.unit_detail(request.user, unit)
-    return render(request, "orgs/unit_detail.html", {
-        "d": detail, "unit": unit,
-        "can_manage": access.can_manage(request.user, unit),
-        "can_grant": access.can_grant_roles(request.user, unit),
-    })
+    return render(
+        request,
+        "orgs/unit_detail.html",
+        {
+            "d": detail,
+            "unit": unit,
+            "can_manage": access.can_manage(request.user, unit),
+            "can_grant": access.can_grant_roles(request.user, unit),
+        },
+    )
 
 
 def _unit_form(request: HttpRequest, unit: Unit | None, parent: Unit | None) -> UnitForm:
     anchor = unit or parent
     people = selectors.people_in_unit_tree(anchor) if anchor else None
     if unit is not None:
-        above = unit.get_parent()
+        above = Unit.objects.get_parent(unit)
         kinds = sorted(ALLOWED_CHILDREN[above.kind]) if above else [UnitKind.BUREAU]
-        initial = {"code": unit.code, "name": unit.name, "kind": unit.kind,
-                   "address": unit.address, "phone": unit.phone, "head": unit.head_id,
-                   "office_contact": unit.office_contact_id}
+        initial = {
+            "code": unit.code,
+            "name": unit.name,
+            "kind": unit.kind,
+            "address": unit.address,
+            "phone": unit.phone,
+            "head": unit.head_id,
+            "office_contact": unit.office_contact_id,
+        }
     else:
         kinds = sorted(ALLOWED_CHILDREN[parent.kind]) if parent else [UnitKind.BUREAU]
         initial = {"kind": kinds[0] if len(kinds) == 1 else ""}
@@ -97,17 +108,24 @@ def unit_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Saved."))
             return redirect("orgs:unit", pk=unit.pk)
-    return render(request, "orgs/form.html", {
-        "form": form, "title": _("Edit %(name)s") % {"name": unit.name}, "unit": unit,
-        "back": unit,
-    })
+    return render(
+        request,
+        "orgs/form.html",
+        {
+            "form": form,
+            "title": _("Edit %(name)s") % {"name": unit.name},
+            "unit": unit,
+            "back": unit,
+        },
+    )
 
 
 @login_required
 def unit_new(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     parent = access.unit_or_404(request.user, pk) if pk is not None else None
-    _deny_unless(access.can_manage(request.user, parent) if parent
-                 else access.can_create_root(request.user))
+    _deny_unless(
+        access.can_manage(request.user, parent) if parent else access.can_create_root(request.user)
+    )
     form = _unit_form(request, None, parent)
     if request.method == "POST" and form.is_valid():
         try:
@@ -127,8 +145,11 @@ def unit_move(request: HttpRequest, pk: int) -> HttpResponse:
     _deny_unless(access.can_manage(request.user, unit))
     form = MoveForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        target = access.units_visible(request.user).filter(
-            code=form.cleaned_data["parent_code"].strip()).first()
+        target = (
+            access.units_visible(request.user)
+            .filter(code=form.cleaned_data["parent_code"].strip())
+            .first()
+        )
         if target is None:
             form.add_error("parent_code", _("Unknown unit code."))
         else:
@@ -141,9 +162,15 @@ def unit_move(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, _("Moved."))
                 return redirect("orgs:unit", pk=unit.pk)
-    return render(request, "orgs/form.html", {
-        "form": form, "title": _("Move %(name)s") % {"name": unit.name}, "back": unit,
-    })
+    return render(
+        request,
+        "orgs/form.html",
+        {
+            "form": form,
+            "title": _("Move %(name)s") % {"name": unit.name},
+            "back": unit,
+        },
+    )
 
 
 def _post_action(request: HttpRequest, unit: Unit, action: Any, done: str) -> HttpResponse:
@@ -162,8 +189,9 @@ def _post_action(request: HttpRequest, unit: Unit, action: Any, done: str) -> Ht
 def unit_archive(request: HttpRequest, pk: int) -> HttpResponse:
     unit = access.unit_or_404(request.user, pk)
     _deny_unless(access.can_manage(request.user, unit))
-    return _post_action(request, unit, lambda: services.unit_archive(by=request.user, unit=unit),
-                        _("Archived."))
+    return _post_action(
+        request, unit, lambda: services.unit_archive(by=request.user, unit=unit), _("Archived.")
+    )
 
 
 @login_required
@@ -171,8 +199,9 @@ def unit_archive(request: HttpRequest, pk: int) -> HttpResponse:
 def unit_restore(request: HttpRequest, pk: int) -> HttpResponse:
     unit = access.unit_or_404(request.user, pk)
     _deny_unless(access.can_manage(request.user, unit))
-    return _post_action(request, unit, lambda: services.unit_restore(by=request.user, unit=unit),
-                        _("Restored."))
+    return _post_action(
+        request, unit, lambda: services.unit_restore(by=request.user, unit=unit), _("Restored.")
+    )
 
 
 @login_required
@@ -180,7 +209,7 @@ def unit_restore(request: HttpRequest, pk: int) -> HttpResponse:
 def unit_delete(request: HttpRequest, pk: int) -> HttpResponse:
     unit = access.unit_or_404(request.user, pk)
     _deny_unless(access.can_manage(request.user, unit))
-    parent = unit.get_parent()
+    parent = Unit.objects.get_parent(unit)
     try:
         services.unit_delete(by=request.user, unit=unit)
     except ValidationError as exc:
@@ -207,9 +236,15 @@ def area_new(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Area added."))
             return redirect("orgs:unit", pk=unit.pk)
-    return render(request, "orgs/form.html", {
-        "form": form, "title": _("New area in %(name)s") % {"name": unit.name}, "back": unit,
-    })
+    return render(
+        request,
+        "orgs/form.html",
+        {
+            "form": form,
+            "title": _("New area in %(name)s") % {"name": unit.name},
+            "back": unit,
+        },
+    )
 
 
 @login_required
@@ -217,9 +252,14 @@ def area_edit(request: HttpRequest, pk: int) -> HttpResponse:
     area = access.area_or_404(request.user, pk)
     _deny_unless(access.can_manage(request.user, area.unit))
     form = AreaForm(
-        request.POST or None, people=selectors.people_in_unit_tree(area.unit),
-        initial={"name": area.name, "kind": area.kind, "responsible": area.responsible_id,
-                 "description": area.description},
+        request.POST or None,
+        people=selectors.people_in_unit_tree(area.unit),
+        initial={
+            "name": area.name,
+            "kind": area.kind,
+            "responsible": area.responsible_id,
+            "description": area.description,
+        },
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -229,10 +269,17 @@ def area_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Saved."))
             return redirect("orgs:unit", pk=area.unit_id)
-    return render(request, "orgs/form.html", {
-        "form": form, "title": _("Edit area %(name)s") % {"name": area.name}, "back": area.unit,
-        "archive_url": "orgs:area-archive", "archive_pk": area.pk,
-    })
+    return render(
+        request,
+        "orgs/form.html",
+        {
+            "form": form,
+            "title": _("Edit area %(name)s") % {"name": area.name},
+            "back": area.unit,
+            "archive_url": "orgs:area-archive",
+            "archive_pk": area.pk,
+        },
+    )
 
 
 @login_required
@@ -240,8 +287,12 @@ def area_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def area_archive(request: HttpRequest, pk: int) -> HttpResponse:
     area = access.area_or_404(request.user, pk)
     _deny_unless(access.can_manage(request.user, area.unit))
-    return _post_action(request, area.unit,
-                        lambda: services.area_archive(by=request.user, area=area), _("Archived."))
+    return _post_action(
+        request,
+        area.unit,
+        lambda: services.area_archive(by=request.user, area=area),
+        _("Archived."),
+    )
 
 
 # --- People, roles and the leadership group -----------------------------------------
@@ -251,7 +302,8 @@ def area_archive(request: HttpRequest, pk: int) -> HttpResponse:
 def people(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:50]
     page = Paginator(selectors.people_list(request.user, query=query), 50).get_page(
-        request.GET.get("page"))
+        request.GET.get("page")
+    )
     rows = [(p, access.can_see_mobile(request.user, p)) for p in page]
     return render(request, "orgs/people.html", {"page": page, "rows": rows, "q": query})
 
@@ -260,8 +312,10 @@ def people(request: HttpRequest) -> HttpResponse:
 def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     person = access.person_or_404(request.user, pk)
     can_edit = access.can_manage_person(request.user, person) or request.user.pk == person.pk
-    form = PersonForm(request.POST or None, initial={
-        "name": person.name, "mobile": person.mobile, "email": person.email})
+    form = PersonForm(
+        request.POST or None,
+        initial={"name": person.name, "mobile": person.mobile, "email": person.email},
+    )
     if request.method == "POST":
         _deny_unless(can_edit)
         if form.is_valid():
@@ -272,14 +326,27 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, _("Saved."))
                 return redirect("orgs:person", pk=person.pk)
-    memberships = [m for m in person.memberships.select_related("unit")
-                   if access.unit_visible(request.user, m.unit)]
-    return render(request, "orgs/person.html", {
-        "person": person, "form": form, "can_edit": can_edit, "memberships": memberships,
-        "show_mobile": access.can_see_mobile(request.user, person),
-        "can_grant": {m.pk: access.can_grant_roles(request.user, m.unit)
-                      and m.person_id != request.user.pk for m in memberships},
-    })
+    memberships = [
+        m
+        for m in person.memberships.select_related("unit")
+        if access.unit_visible(request.user, m.unit)
+    ]
+    return render(
+        request,
+        "orgs/person.html",
+        {
+            "person": person,
+            "form": form,
+            "can_edit": can_edit,
+            "memberships": memberships,
+            "show_mobile": access.can_see_mobile(request.user, person),
+            "can_grant": {
+                m.pk: access.can_grant_roles(request.user, m.unit)
+                and m.person_id != request.user.pk
+                for m in memberships
+            },
+        },
+    )
 
 
 @login_required
@@ -291,17 +358,28 @@ def person_new(request: HttpRequest, pk: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             person = services.person_create(
-                by=request.user, unit=unit, name=data["name"], mobile=data["mobile"],
-                email=data["email"], username=data["username"], roles=[data["role"]],
+                by=request.user,
+                unit=unit,
+                name=data["name"],
+                mobile=data["mobile"],
+                email=data["email"],
+                username=data["username"],
+                roles=[data["role"]],
             )
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
             messages.success(request, _("%(name)s added.") % {"name": person.name})
             return redirect("orgs:unit", pk=unit.pk)
-    return render(request, "orgs/form.html", {
-        "form": form, "title": _("New person in %(name)s") % {"name": unit.name}, "back": unit,
-    })
+    return render(
+        request,
+        "orgs/form.html",
+        {
+            "form": form,
+            "title": _("New person in %(name)s") % {"name": unit.name},
+            "back": unit,
+        },
+    )
 
 
 @login_required
@@ -318,9 +396,15 @@ def role_grant(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Role granted."))
             return redirect("orgs:unit", pk=unit.pk)
-    return render(request, "orgs/form.html", {
-        "form": form, "title": _("Grant a role in %(name)s") % {"name": unit.name}, "back": unit,
-    })
+    return render(
+        request,
+        "orgs/form.html",
+        {
+            "form": form,
+            "title": _("Grant a role in %(name)s") % {"name": unit.name},
+            "back": unit,
+        },
+    )
 
 
 @login_required
@@ -350,10 +434,15 @@ def seat_new(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Saved."))
             return redirect("orgs:unit", pk=unit.pk)
-    return render(request, "orgs/form.html", {
-        "form": form, "title": _("Leadership group of %(name)s") % {"name": unit.name},
-        "back": unit,
-    })
+    return render(
+        request,
+        "orgs/form.html",
+        {
+            "form": form,
+            "title": _("Leadership group of %(name)s") % {"name": unit.name},
+            "back": unit,
+        },
+    )
 
 
 @login_required
@@ -379,8 +468,11 @@ def import_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         result = org_import(by=request.user, file=form.cleaned_data["workbook"])
         if result.ok:
-            messages.success(request, _("Imported %(units)d units and %(people)d people.")
-                             % {"units": result.units, "people": result.people})
+            messages.success(
+                request,
+                _("Imported %(units)d units and %(people)d people.")
+                % {"units": result.units, "people": result.people},
+            )
             return redirect("orgs:import")
     return render(request, "orgs/import.html", {"form": form, "result": result})
 
@@ -398,7 +490,9 @@ def export_view(request: HttpRequest) -> HttpResponse:
         raise Http404
     today = timezone.localdate()
     content = selectors.export_workbook(
-        request.user, title_unit=roots[0].name, reporter=request.user.name,
+        request.user,
+        title_unit=roots[0].name,
+        reporter=request.user.name,
         today=today.isoformat(),
     )
     return _xlsx(content, f"safecampus-units-{today:%Y%m%d}.xlsx")

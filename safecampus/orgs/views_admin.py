@@ -24,8 +24,9 @@ def policy(request: HttpRequest) -> HttpResponse:
     form = PolicyForm(request.POST or None, instance=current)
     if request.method == "POST" and form.is_valid():
         try:
-            services.policy_update(by=request.user, **{
-                f: form.cleaned_data[f] for f in PolicyForm.Meta.fields})
+            services.policy_update(
+                by=request.user, **{f: form.cleaned_data[f] for f in PolicyForm.Meta.fields}
+            )
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
@@ -44,8 +45,9 @@ def admins(request: HttpRequest) -> HttpResponse:
             form.add_error("username", _("Unknown username."))
         else:
             try:
-                services.admin_role_grant(by=request.user, person=person,
-                                          role=form.cleaned_data["admin_role"])
+                services.admin_role_grant(
+                    by=request.user, person=person, role=form.cleaned_data["admin_role"]
+                )
             except ValidationError as exc:
                 apply_errors(form, exc)
             except PermissionDenied as exc:
@@ -74,16 +76,22 @@ def account_password(request: HttpRequest, pk: int) -> HttpResponse:
     form = SetPasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.person_set_password(by=request.user, person=person,
-                                         password=form.cleaned_data["password"])
+            services.person_set_password(
+                by=request.user, person=person, password=form.cleaned_data["password"]
+            )
         except ValidationError as exc:
             form.add_error("password", exc)
         else:
             messages.success(request, _("Password set for %(name)s.") % {"name": person.name})
             return redirect("admin:accounts")
-    return render(request, "orgs/form.html", {
-        "form": form, "title": _("Set the password of %(name)s") % {"name": person.name},
-    })
+    return render(
+        request,
+        "orgs/form.html",
+        {
+            "form": form,
+            "title": _("Set the password of %(name)s") % {"name": person.name},
+        },
+    )
 
 
 @login_required

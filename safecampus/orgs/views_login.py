@@ -20,8 +20,9 @@ from .policy import current_policy
 
 class LoginForm(forms.Form):
     username = forms.CharField(label=gettext_lazy("Username or mobile"), max_length=150)
-    password = forms.CharField(label=gettext_lazy("Password"), widget=forms.PasswordInput,
-                               strip=False)
+    password = forms.CharField(
+        label=gettext_lazy("Password"), widget=forms.PasswordInput, strip=False
+    )
 
 
 def _lockout_message() -> str:
@@ -35,22 +36,25 @@ def locked_out(request: HttpRequest, response: Any = None, credentials: Any = No
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": _lockout_message(), "errors": []}, status=429)
     form = LoginForm(request.POST or None)
-    return render(request, "orgs/login.html", {"form": form, "error": _lockout_message()},
-                  status=429)
+    return render(
+        request, "orgs/login.html", {"form": form, "error": _lockout_message()}, status=429
+    )
 
 
 def login_view(request: HttpRequest) -> HttpResponse:
     next_url = request.POST.get("next") or request.GET.get("next") or ""
-    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()},
-                                           require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        next_url, {request.get_host()}, require_https=request.is_secure()
+    ):
         next_url = ""
     if request.user.is_authenticated:
         return redirect(next_url or "home")
     form = LoginForm(request.POST or None)
     error = ""
     if request.method == "POST" and form.is_valid():
-        user = authenticate(request, username=form.cleaned_data["username"],
-                            password=form.cleaned_data["password"])
+        user = authenticate(
+            request, username=form.cleaned_data["username"], password=form.cleaned_data["password"]
+        )
         if getattr(request, "axes_locked_out", False):
             return locked_out(request)
         if user is None:
@@ -77,5 +81,8 @@ def password_change(request: HttpRequest) -> HttpResponse:
         update_session_auth_hash(request, user)
         messages.success(request, _("Your password has been changed."))
         return redirect("home")
-    return render(request, "orgs/password_change.html",
-                  {"form": form, "expired": request.GET.get("expired") == "1"})
+    return render(
+        request,
+        "orgs/password_change.html",
+        {"form": form, "expired": request.GET.get("expired") == "1"},
+    )

@@ -30,8 +30,9 @@ class Command(BaseCommand):
         if Person.objects.filter(username=options["username"]).exists():
             raise CommandError(f"{options['username']} already exists")
         password = os.environ.get("SAFECAMPUS_ADMIN_PASSWORD") or getpass.getpass("Password: ")
-        person = Person(username=options["username"], name=options["name"],
-                        admin_role=options["role"])
+        person = Person(
+            username=options["username"], name=options["name"], admin_role=options["role"]
+        )
         try:
             validate_password(password, person)
         except ValidationError as exc:

@@ -14,6 +14,6 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:  # type: ignore[no-untyped-def]
         created = demo_load()
         self.stdout.write("Demo district " + ("loaded." if created else "already present."))
-        self.stdout.write("Demo logins (password: %s):" % demo_password())
+        self.stdout.write(f"Demo logins (password: {demo_password()}):")
         for username, label in DEMO_LOGINS:
             self.stdout.write(f"  {username:<18} {label}")

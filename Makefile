@@ -1,0 +1,52 @@
+# safecampus: `make run` (demo on SQLite) and `make test` (the whole suite).
+PORT ?= 8000
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip -q --disable-pip-version-check
+
+.PHONY: run test lint format migrations-check messages bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(PIP) install -e ".[test]"
+	touch $@
+
+run: $(VENV)/.installed
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py demo load
+	@echo ""
+	@echo "safecampus is running at http://127.0.0.1:$(PORT)/  (Ctrl-C stops it)"
+	HTTPS=0 $(VENV)/bin/gunicorn safecampus.wsgi --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile -
+
+test: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run -v1
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+migrations-check: $(VENV)/.installed
+	$(PY) manage.py makemigrations --check --dry-run
+
+# Needs GNU gettext (msgfmt); the compiled .mo files are committed.
+messages: $(VENV)/.installed
+	$(PY) manage.py makemessages -l zh_Hans -l en --no-obsolete -i ".venv/*" -i "var/*" -i "bench/*" -i "*/migrations/*"
+	$(PY) manage.py compilemessages -v0
+
+bench: $(VENV)/.installed-test
+	$(PY) bench/orgs_subtree.py
+
+clean:
+	rm -rf $(VENV) var/static
