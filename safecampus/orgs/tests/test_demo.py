@@ -1,0 +1,58 @@
+"""The demo district loads through the services, idempotently, with working logins."""
+
+from django.test import Client, TestCase, override_settings
+from django.urls import reverse
+
+from safecampus.audit.services import audit_verify
+from safecampus.orgs import access
+from safecampus.orgs.demo import DEMO_LOGINS, demo_load
+from safecampus.orgs.models import Area, Person, Unit, UnitKind
+
+
+@override_settings(SAFECAMPUS_DEMO_PASSWORD="Demo-check-77")
+class DemoTest(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.created = demo_load()
+
+    def test_district_shape(self):
+        self.assertTrue(self.created)
+        self.assertEqual(Unit.objects.filter(kind=UnitKind.BUREAU).count(), 1)
+        self.assertEqual(Unit.objects.filter(kind=UnitKind.GROUP).count(), 4)
+        schools = Unit.objects.filter(kind__in=[UnitKind.SCHOOL, UnitKind.KINDERGARTEN]).count()
+        self.assertGreaterEqual(schools, 36)
+        self.assertLessEqual(schools, 44)
+        self.assertTrue(Area.objects.filter(responsible__isnull=True).exists())
+        self.assertEqual(Unit.objects.filter(head__isnull=True).count(), 0)
+
+    def test_second_load_changes_nothing(self):
+        before = (Unit.objects.count(), Person.objects.count(), Area.objects.count())
+        self.assertFalse(demo_load())
+        self.assertEqual(
+            before, (Unit.objects.count(), Person.objects.count(), Area.objects.count())
+        )
+
+    def test_every_demo_login_works_with_the_configured_password(self):
+        for username, _label in DEMO_LOGINS:
+            client = Client()
+            response = client.post(
+                reverse("login"), {"username": username, "password": "Demo-check-77"}
+            )
+            self.assertEqual(response.status_code, 302, username)
+
+    def test_principals_are_in_different_groups_and_cannot_see_each_other(self):
+        mine = Person.objects.get(username="school.principal")
+        other = Person.objects.get(username="other.principal")
+        my_school = mine.memberships.get().unit
+        their_school = other.memberships.get().unit
+        self.assertNotEqual(my_school.path[:8], their_school.path[:8])
+        self.assertFalse(access.unit_visible(mine, their_school))
+        self.assertFalse(access.unit_visible(other, my_school))
+        group_head = Person.objects.get(username="group.head")
+        self.assertTrue(access.unit_visible(group_head, my_school))
+        self.assertFalse(access.unit_visible(group_head, their_school))
+
+    def test_the_demo_is_in_an_intact_audit_chain(self):
+        result = audit_verify()
+        self.assertTrue(result.ok, result.reason)
+        self.assertGreater(result.checked, 500)
