@@ -86,9 +86,13 @@ class AuditTrailTest(BaseTestCase):
             "UPDATE audit_auditentry SET action = 'forged' WHERE id = %s",
             "DELETE FROM audit_auditentry WHERE id = %s",
         ):
-            with self.subTest(sql=sql), self.assertRaises(DatabaseError), transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute(sql, [entry.pk])
+            with (
+                self.subTest(sql=sql),
+                self.assertRaises(DatabaseError),
+                transaction.atomic(),
+                connection.cursor() as cursor,
+            ):
+                cursor.execute(sql, [entry.pk])
         entry.refresh_from_db()
         self.assertNotEqual(entry.action, "forged")
 
