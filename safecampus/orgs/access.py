@@ -70,10 +70,21 @@ def _outermost(paths: list[str]) -> list[str]:
     return kept
 
 
+# Every character of a materialized path sorts below "~", so the subtree of P is
+# the range [P, P + "~"): a plain index range scan on both databases (SQLite
+# cannot use an index for Django's LIKE ... ESCAPE, which startswith produces).
+_PATH_END = "~"
+
+
+def subtree(path: str, field: str = "path") -> Q:
+    """The unit at ``path`` and everything under it, as a filter on ``field``."""
+    return Q(**{f"{field}__gte": path, f"{field}__lt": path + _PATH_END})
+
+
 def _under_any(paths: list[str], field: str = "path") -> Q:
     if not paths:
         return Q(pk__in=[])
-    return reduce(or_, (Q(**{f"{field}__startswith": p}) for p in paths))
+    return reduce(or_, (subtree(p, field) for p in paths))
 
 
 def is_admin(user: Any, role: AdminRole | str) -> bool:

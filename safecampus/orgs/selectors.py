@@ -24,7 +24,7 @@ def units_with_counts(qs: QuerySet[Unit]) -> QuerySet[Unit]:
 
 
 def unit_children(user: Any, unit: Unit, *, include_archived: bool = False) -> QuerySet[Unit]:
-    qs = Unit.objects.filter(path__startswith=unit.path, depth=unit.depth + 1)
+    qs = Unit.objects.filter(access.subtree(unit.path), depth=unit.depth + 1)
     if not include_archived:
         qs = qs.filter(archived_at__isnull=True)
     return units_with_counts(qs).order_by("kind", "code")
@@ -39,7 +39,7 @@ def unit_roots(user: Any) -> QuerySet[Unit]:
 def subtree_unassigned_areas(user: Any, unit: Unit) -> int:
     """Open areas anywhere under the unit with no responsible person."""
     return Area.objects.filter(
-        unit__path__startswith=unit.path,
+        access.subtree(unit.path, "unit__path"),
         archived_at__isnull=True,
         responsible__isnull=True,
         unit__archived_at__isnull=True,
@@ -88,7 +88,8 @@ def people_in_unit_tree(unit: Unit) -> QuerySet[Person]:
     paths = [unit.path[:i] for i in range(Unit.steplen, len(unit.path) + 1, Unit.steplen)]
     return (
         Person.objects.filter(
-            Q(memberships__unit__path__startswith=unit.path) | Q(memberships__unit__path__in=paths),
+            access.subtree(unit.path, "memberships__unit__path")
+            | Q(memberships__unit__path__in=paths),
             is_active=True,
         )
         .distinct()
@@ -99,7 +100,7 @@ def people_in_unit_tree(unit: Unit) -> QuerySet[Person]:
 def people_list(user: Any, *, query: str = "", unit: Unit | None = None) -> QuerySet[Person]:
     qs = access.people_visible(user)
     if unit is not None:
-        qs = qs.filter(memberships__unit__path__startswith=unit.path).distinct()
+        qs = qs.filter(access.subtree(unit.path, "memberships__unit__path")).distinct()
     if query:
         qs = qs.filter(
             Q(name__icontains=query) | Q(username__icontains=query) | Q(mobile__contains=query)
