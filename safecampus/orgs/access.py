@@ -200,7 +200,11 @@ def can_manage_person(user: Any, person: Person) -> bool:
         return True
     if person.admin_role:
         return False
-    paths = list(person.memberships.values_list("unit__path", flat=True))
+    if "memberships" in getattr(person, "_prefetched_objects_cache", {}):
+        # A list view prefetched them with their units: no query a row.
+        paths = [m.unit.path for m in person.memberships.all()]
+    else:
+        paths = list(person.memberships.values_list("unit__path", flat=True))
     manage = _scope(user)["manage"]
     return bool(paths) and all(any(p.startswith(m) for m in manage) for p in paths)
 
