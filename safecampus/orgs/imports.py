@@ -18,12 +18,12 @@ from . import access, services
 from .models import (
     ALLOWED_CHILDREN,
     MOBILE_RE,
+    LeadershipSeat,
     Person,
     Position,
     Role,
     Unit,
     UnitKind,
-    code_validator,
 )
 
 UNITS_SHEET = "单位"
@@ -143,16 +143,19 @@ class _PersonRow:
 
 def org_import(*, by: Person, file: IO[bytes]) -> ImportResult:
     """Check the whole workbook; apply it only if every row is good."""
+    if not access.can_import(by):
+        raise PermissionDenied
     result = ImportResult()
     try:
         wb = xlsx.open_workbook(file)
     except xlsx.WorkbookError:
         result.errors.append(RowError("", 0, _("The file is not an Excel workbook (.xlsx).")))
         return result
-    if not access.can_import(by):
-        raise PermissionDenied
-    units = _read_units(wb, result)
-    people = _read_people(wb, result)
+    try:
+        units = _read_units(wb, result)
+        people = _read_people(wb, result)
+    finally:
+        wb.close()
     if not units and not people and not result.errors:
         result.errors.append(RowError("", 0, _("The workbook has no rows to import.")))
     planned = _check_units(by, units, result)
@@ -162,11 +165,23 @@ def org_import(*, by: Person, file: IO[bytes]) -> ImportResult:
     try:
         with transaction.atomic():
             _apply(by, units, people, result)
+    except _RowFailed as exc:
+        # A rule the checks above missed, on a known row: nothing was kept.
+        result.units = result.people = 0
+        result.errors.append(exc.error)
     except (ValidationError, PermissionDenied) as exc:
         # A rule the checks above missed: nothing was kept.
         result.units = result.people = 0
         result.errors.append(RowError("", 0, _describe(exc)))
     return result
+
+
+class _RowFailed(Exception):
+    """A service refused one row while applying; the whole import is rolled back."""
+
+    def __init__(self, sheet: str, row: int, exc: Exception) -> None:
+        super().__init__(sheet, row)
+        self.error = RowError(sheet, row, _describe(exc))
 
 
 def _describe(exc: Exception) -> str:
@@ -225,9 +240,11 @@ def _read_people(wb: Any, result: ImportResult) -> list[_PersonRow]:
             if part.lower() in HEAD_NAMES:
                 is_head = True
             elif role := _lookup(ROLE_NAMES, part):
-                roles.append(role)
+                if role not in roles:  # 校长、园长 name one role
+                    roles.append(role)
             elif position := _lookup(POSITION_NAMES, part):
-                positions.append(position)
+                if position not in positions:
+                    positions.append(position)
             else:
                 unknown.append(part)
         if unknown:
@@ -255,6 +272,20 @@ def _read_people(wb: Any, result: ImportResult) -> list[_PersonRow]:
     return people
 
 
+def _field_errors(obj: Any, fields: set[str]) -> list[str]:
+    """Length and format of the given model fields, as the model would check them on save."""
+    meta = type(obj)._meta
+    try:
+        obj.clean_fields(exclude=[f.name for f in meta.fields if f.name not in fields])
+    except ValidationError as exc:
+        return [
+            f"{meta.get_field(name).verbose_name}: {message}"
+            for name, messages in exc.message_dict.items()
+            for message in messages
+        ]
+    return []
+
+
 def _check_units(by: Person, rows: list[_UnitRow], result: ImportResult) -> dict[str, str]:
     """Return code → kind for every unit that will exist after the import."""
     err = result.errors.append
@@ -263,10 +294,12 @@ def _check_units(by: Person, rows: list[_UnitRow], result: ImportResult) -> dict
         if not r.code or not r.name or not r.kind:
             err(RowError(UNITS_SHEET, r.row, _("Code, name and type are required.")))
             continue
-        try:
-            code_validator(r.code)
-        except ValidationError as exc:
-            err(RowError(UNITS_SHEET, r.row, "; ".join(exc.messages)))
+        problems = _field_errors(
+            Unit(code=r.code, name=r.name, address=r.address, phone=r.phone),
+            {"code", "name", "address", "phone"},
+        )
+        if problems:
+            err(RowError(UNITS_SHEET, r.row, "; ".join(problems)))
             continue
         kind = _lookup(KIND_NAMES, r.kind)
         if kind is None:
@@ -294,7 +327,7 @@ def _check_units(by: Person, rows: list[_UnitRow], result: ImportResult) -> dict
     manage = access.manageable_paths(by)
     for code, r in by_code.items():
         # Walk up through the file to the first unit that already exists.
-        seen, cursor = {code}, r
+        seen, cursor = [code], r
         while cursor.parent and cursor.parent in by_code:
             if cursor.parent in seen:
                 err(
@@ -306,7 +339,7 @@ def _check_units(by: Person, rows: list[_UnitRow], result: ImportResult) -> dict
                     )
                 )
                 break
-            seen.add(cursor.parent)
+            seen.append(cursor.parent)
             cursor = by_code[cursor.parent]
         else:
             if not r.parent:
@@ -340,6 +373,15 @@ def _check_units(by: Person, rows: list[_UnitRow], result: ImportResult) -> dict
                             r.row,
                             _("Unit %(code)s is outside the units you manage.")
                             % {"code": anchor.code},
+                        )
+                    )
+                    continue
+                if anchor.is_archived:
+                    err(
+                        RowError(
+                            UNITS_SHEET,
+                            r.row,
+                            _("The parent unit %(code)s is archived.") % {"code": anchor.code},
                         )
                     )
                     continue
@@ -377,9 +419,20 @@ def _check_people(
     manage = access.manageable_paths(by)
     heads: dict[str, int] = {}
     leaders: dict[str, int] = {}
+    led_already = set(
+        LeadershipSeat.objects.filter(
+            unit__code__in=list(existing), position=Position.LEADER
+        ).values_list("unit__code", flat=True)
+    )
     for r in rows:
         if not r.name:
             err(RowError(PEOPLE_SHEET, r.row, _("A name is required.")))
+        checked = {"name"} if r.name else set()
+        if r.username:
+            checked.add("username")
+        problems = _field_errors(Person(name=r.name, username=r.username), checked)
+        if problems:
+            err(RowError(PEOPLE_SHEET, r.row, "; ".join(problems)))
         if not MOBILE_RE.match(r.mobile):
             err(
                 RowError(
@@ -418,9 +471,12 @@ def _check_people(
                 )
             usernames[r.username] = r.row
         if r.unit in planned:
-            pass
+            # Under a unit the importer manages (checked with the units): who manages may
+            # grant roles there; the system administrator only places staff.
+            may_grant = manage is not None
         elif r.unit in existing:
             unit = existing[r.unit]
+            may_grant = access.can_grant_roles(by, unit)
             if manage is not None and not any(unit.path.startswith(p) for p in manage):
                 err(
                     RowError(
@@ -429,10 +485,27 @@ def _check_people(
                         _("Unit %(code)s is outside the units you manage.") % {"code": r.unit},
                     )
                 )
+            elif unit.is_archived:
+                err(
+                    RowError(
+                        PEOPLE_SHEET, r.row, _("Unit %(code)s is archived.") % {"code": r.unit}
+                    )
+                )
         else:
+            may_grant = True  # the unknown unit is the row's error
             err(
                 RowError(
                     PEOPLE_SHEET, r.row, _("Unknown unit code %(code)s.") % {"code": r.unit or "—"}
+                )
+            )
+        granted = [role for role in r.roles if role != Role.STAFF]
+        if granted and not may_grant:
+            err(
+                RowError(
+                    PEOPLE_SHEET,
+                    r.row,
+                    _("You may not grant these roles: %(roles)s")
+                    % {"roles": "、".join(ROLE_EXPORT_NAMES[Role(role)] for role in granted)},
                 )
             )
         if r.is_head:
@@ -447,7 +520,16 @@ def _check_people(
                 )
             heads[r.unit] = r.row
         if Position.LEADER in r.positions:
-            if r.unit in leaders:
+            if r.unit in led_already:
+                err(
+                    RowError(
+                        PEOPLE_SHEET,
+                        r.row,
+                        _("The leadership group of %(code)s already has a leader.")
+                        % {"code": r.unit},
+                    )
+                )
+            elif r.unit in leaders:
                 err(
                     RowError(
                         PEOPLE_SHEET,
@@ -476,15 +558,18 @@ def _apply(
                 continue  # its parent is created later in this pass or the next
             else:
                 parent = Unit.objects.get(code=r.parent)
-            created[r.code] = services.unit_create(
-                by=by,
-                parent=parent,
-                code=r.code,
-                name=r.name,
-                kind=r.kind,
-                address=r.address,
-                phone=r.phone,
-            )
+            try:
+                created[r.code] = services.unit_create(
+                    by=by,
+                    parent=parent,
+                    code=r.code,
+                    name=r.name,
+                    kind=r.kind,
+                    address=r.address,
+                    phone=r.phone,
+                )
+            except (ValidationError, PermissionDenied) as exc:
+                raise _RowFailed(UNITS_SHEET, r.row, exc) from exc
             pending.remove(r)
             progressed = True
         if not progressed:  # unreachable after _check_units; refuse rather than loop
@@ -492,19 +577,22 @@ def _apply(
     result.units = len(created)
     for r in people:
         unit = created.get(r.unit) or Unit.objects.get(code=r.unit)
-        person = services.person_create(
-            by=by,
-            unit=unit,
-            name=r.name,
-            mobile=r.mobile,
-            roles=r.roles or [Role.STAFF],
-            username=r.username or None,
-        )
-        for position in r.positions:
-            services.seat_set(by=by, unit=unit, person=person, position=position)
-        if r.is_head:
-            unit.refresh_from_db()
-            services.unit_update(by=by, unit=unit, head=person)
+        try:
+            person = services.person_create(
+                by=by,
+                unit=unit,
+                name=r.name,
+                mobile=r.mobile,
+                roles=r.roles or [Role.STAFF],
+                username=r.username or None,
+            )
+            for position in r.positions:
+                services.seat_set(by=by, unit=unit, person=person, position=position)
+            if r.is_head:
+                unit.refresh_from_db()
+                services.unit_update(by=by, unit=unit, head=person)
+        except (ValidationError, PermissionDenied) as exc:
+            raise _RowFailed(PEOPLE_SHEET, r.row, exc) from exc
         result.people += 1
 
 

@@ -124,9 +124,17 @@ def unit_update(*, by: Person, unit: Unit, **fields: Any) -> Unit:
         if any(not reshaped.may_hold(child.kind) for child in Unit.objects.get_children(unit)):
             raise ValidationError({"kind": _("Its children could not stay under it.")})
     _check_people_visible(by, head=fields.get("head"), office_contact=fields.get("office_contact"))
+    before = {key: getattr(unit, key) for key in fields}
     for key, value in fields.items():
         setattr(unit, key, value.strip() if isinstance(value, str) else value)
-    _full_clean(unit, exclude=["path", "depth", "numchild"])
+    try:
+        _full_clean(unit, exclude=["path", "depth", "numchild"])
+    except ValidationError:
+        # The caller's unit keeps what is stored (a form re-rendered with the error
+        # must not show the refused name as the unit's).
+        for key, value in before.items():
+            setattr(unit, key, value)
+        raise
     unit.save()
     return unit
 
@@ -143,6 +151,8 @@ def unit_move(*, by: Person, unit: Unit, new_parent: Unit) -> Unit:
         )
     if unit.depth == 1:
         raise ValidationError({"parent": _("The top of the tree cannot be moved.")})
+    if new_parent.is_archived:
+        raise ValidationError({"parent": _("The parent unit is archived.")})
     _check_kind(new_parent, unit.kind)
     old_parent = Unit.objects.get_parent(unit)
     Unit.objects.move(unit, new_parent, pos="sorted-child" if Unit.node_order_by else "last-child")
