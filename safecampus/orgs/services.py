@@ -312,7 +312,7 @@ def person_create(
     _full_clean(person, exclude=["password"])
     person.save()
     for role in roles or (Role.STAFF,):
-        membership_grant(by=by, person=person, unit=unit, role=role)
+        _grant(by=by, person=person, unit=unit, role=role)
     return person
 
 
@@ -355,6 +355,14 @@ def person_set_password(*, by: Person, person: Person, password: str) -> Person:
 
 @transaction.atomic
 def membership_grant(*, by: Person, person: Person, unit: Unit, role: str) -> Membership:
+    if not access.person_visible(by, person):
+        raise ValidationError({"person": _("Unknown person.")})
+    return _grant(by=by, person=person, unit=unit, role=role)
+
+
+def _grant(*, by: Person, person: Person, unit: Unit, role: str) -> Membership:
+    """membership_grant without the visibility check: a brand-new person is not yet
+    in anybody's subtree."""
     if person.pk == by.pk:
         raise PermissionDenied(_("Nobody can grant a role to themselves."))
     allowed = access.can_grant_roles(by, unit) or (

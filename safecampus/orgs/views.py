@@ -386,7 +386,11 @@ def person_new(request: HttpRequest, pk: int) -> HttpResponse:
 def role_grant(request: HttpRequest, pk: int) -> HttpResponse:
     unit = access.unit_or_404(request.user, pk)
     _deny_unless(access.can_grant_roles(request.user, unit))
-    people_qs = selectors.people_in_unit_tree(unit).exclude(pk=request.user.pk)
+    people_qs = (
+        selectors.people_in_unit_tree(unit)
+        .filter(pk__in=access.people_visible(request.user).values("pk"))
+        .exclude(pk=request.user.pk)
+    )
     form = GrantRoleForm(request.POST or None, people=people_qs)
     if request.method == "POST" and form.is_valid():
         try:
