@@ -75,7 +75,7 @@ class AreaForm(forms.Form):
 
 
 class PersonForm(forms.Form):
-    name = forms.CharField(label=_("name"), max_length=64)
+    name = forms.CharField(label=_("full name"), max_length=64)
     mobile = forms.CharField(
         label=_("mobile"), max_length=11, required=False, validators=[mobile_validator]
     )

@@ -42,7 +42,7 @@ class Person(AbstractUser):
 
     first_name = None  # type: ignore[assignment]
     last_name = None  # type: ignore[assignment]
-    name = models.CharField(_("name"), max_length=64)
+    name = models.CharField(_("full name"), max_length=64)
     mobile = models.CharField(
         _("mobile"),
         max_length=11,
