@@ -195,6 +195,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "safecampus.orgs.passwords.CharacterClassValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+if TESTING:
+    # Hashing costs ~0.3 s a password on these machines; tests hash hundreds.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
