@@ -2,9 +2,9 @@
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -14,6 +14,17 @@ from ninja.errors import ValidationError as NinjaValidationError
 def _field_of(loc: list[Any]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "payload")]
     return ".".join(parts) or "body"
+
+
+def _field_of_model_error(field: str, error: DjangoValidationError) -> str:
+    """The field a model error is about; a unique-together clash names its last field
+    (an area's name within its unit, a membership's role for that person and unit)."""
+    if field != NON_FIELD_ERRORS:
+        return field
+    unique_check = (error.params or {}).get("unique_check") if error.code else None
+    if error.code == "unique_together" and unique_check:
+        return str(unique_check[-1])
+    return ""
 
 
 def install(api: NinjaAPI) -> None:
@@ -30,7 +41,7 @@ def install(api: NinjaAPI) -> None:
     def refused(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
         if hasattr(exc, "error_dict"):
             errors = [
-                {"field": field, "reason": " ".join(e.messages)}
+                {"field": _field_of_model_error(field, e), "reason": " ".join(e.messages)}
                 for field, e_list in exc.error_dict.items()
                 for e in e_list
             ]
@@ -49,6 +60,10 @@ def install(api: NinjaAPI) -> None:
             {"detail": str(exc) or _("You may not do this here."), "errors": []},
             status=403,
         )
+
+    @api.exception_handler(Http404)
+    def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+        return api.create_response(request, {"detail": _("Not found."), "errors": []}, status=404)
 
     @api.exception_handler(AuthenticationError)
     def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:

@@ -3,9 +3,11 @@
 from typing import Any
 
 from django.contrib.auth import authenticate
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 
@@ -14,6 +16,10 @@ from .models import Area, Membership, Person, Unit
 
 router = Router(tags=["organisation"])
 auth_router = Router(tags=["auth"])
+
+# Ids and offsets beyond a 64-bit integer would crash the database driver (a 500).
+MAX_ID = 2**63 - 1
+MAX_PAGE = 1000
 
 
 # --- Schemas ----------------------------------------------------------------------
@@ -140,6 +146,21 @@ class MembershipIn(Schema):
 # --- Helpers ------------------------------------------------------------------------
 
 
+class Pages(LimitOffsetPagination):
+    """Limit and offset, bounded: at most MAX_PAGE rows a page, offsets the database can take."""
+
+    class Input(Schema):
+        limit: int = Field(100, ge=1, le=MAX_PAGE)
+        offset: int = Field(0, ge=0, le=MAX_ID // 2)
+
+
+def _refuse_nulls(data: dict[str, Any], *fields: str) -> None:
+    """PATCH with an explicit null for a field that cannot be empty: name the field."""
+    nulls = [f for f in fields if f in data and data[f] is None]
+    if nulls:
+        raise ValidationError({f: _("This field cannot be null.") for f in nulls})
+
+
 def _unit_out(units: list[Unit]) -> list[dict[str, Any]]:
     parent_paths = {u.path[: -Unit.steplen] for u in units if u.depth > 1}
     parents = dict(Unit.objects.filter(path__in=parent_paths).values_list("path", "id"))
@@ -220,7 +241,7 @@ def token(request: HttpRequest, payload: TokenIn) -> dict[str, Any]:
 
 
 @router.get("/units", response=list[UnitOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pages)
 def units_list(request: HttpRequest, filters: Query[UnitFilter]) -> Any:
     qs = access.units_visible(request.user, include_archived=filters.archived)
     if filters.parent is not None:
@@ -242,7 +263,7 @@ def unit_get(request: HttpRequest, unit_id: int) -> dict[str, Any]:
 
 
 @router.post("/units", response={201: UnitOut})
-def unit_create(request: HttpRequest, payload: UnitIn) -> tuple[int, dict[str, Any]]:
+def unit_create(request: HttpRequest, payload: UnitIn) -> Status[dict[str, Any]]:
     parent = access.unit_or_404(request.user, payload.parent_id) if payload.parent_id else None
     unit = services.unit_create(
         by=request.user,
@@ -255,13 +276,14 @@ def unit_create(request: HttpRequest, payload: UnitIn) -> tuple[int, dict[str, A
         head=_person_ref(request, payload.head_id),
         office_contact=_person_ref(request, payload.office_contact_id),
     )
-    return 201, _unit_out([unit])[0]
+    return Status(201, _unit_out([unit])[0])
 
 
 @router.patch("/units/{unit_id}", response=UnitOut)
 def unit_update(request: HttpRequest, unit_id: int, payload: UnitPatch) -> dict[str, Any]:
     unit = access.unit_or_404(request.user, unit_id)
     data = payload.dict(exclude_unset=True)
+    _refuse_nulls(data, "code", "name", "kind", "address", "phone")
     new_parent_id = data.pop("parent_id", None)
     for ref in ("head_id", "office_contact_id"):
         if ref in data:
@@ -282,9 +304,9 @@ def unit_archive(request: HttpRequest, unit_id: int) -> dict[str, Any]:
 
 
 @router.delete("/units/{unit_id}", response={204: None})
-def unit_delete(request: HttpRequest, unit_id: int) -> tuple[int, None]:
+def unit_delete(request: HttpRequest, unit_id: int) -> Status[None]:
     services.unit_delete(by=request.user, unit=access.unit_or_404(request.user, unit_id))
-    return 204, None
+    return Status(204, None)
 
 
 # --- Areas --------------------------------------------------------------------------
@@ -303,7 +325,7 @@ def _area_out(a: Area) -> dict[str, Any]:
 
 
 @router.get("/areas", response=list[AreaOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pages)
 def areas_list(request: HttpRequest, unit: int | None = None, unassigned: bool = False) -> Any:
     qs = access.areas_visible(request.user).filter(archived_at__isnull=True)
     if unit is not None:
@@ -319,7 +341,7 @@ def area_get(request: HttpRequest, area_id: int) -> dict[str, Any]:
 
 
 @router.post("/areas", response={201: AreaOut})
-def area_create(request: HttpRequest, payload: AreaIn) -> tuple[int, dict[str, Any]]:
+def area_create(request: HttpRequest, payload: AreaIn) -> Status[dict[str, Any]]:
     area = services.area_create(
         by=request.user,
         unit=access.unit_or_404(request.user, payload.unit_id),
@@ -328,13 +350,14 @@ def area_create(request: HttpRequest, payload: AreaIn) -> tuple[int, dict[str, A
         responsible=_person_ref(request, payload.responsible_id),
         description=payload.description,
     )
-    return 201, _area_out(area)
+    return Status(201, _area_out(area))
 
 
 @router.patch("/areas/{area_id}", response=AreaOut)
 def area_update(request: HttpRequest, area_id: int, payload: AreaPatch) -> dict[str, Any]:
     area = access.area_or_404(request.user, area_id)
     data = payload.dict(exclude_unset=True)
+    _refuse_nulls(data, "name", "kind", "description")
     if "responsible_id" in data:
         data["responsible"] = _person_ref(request, data.pop("responsible_id"))
     return _area_out(services.area_update(by=request.user, area=area, **data))
@@ -344,7 +367,7 @@ def area_update(request: HttpRequest, area_id: int, payload: AreaPatch) -> dict[
 
 
 @router.get("/people", response=list[PersonOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pages)
 def people_list(
     request: HttpRequest, unit: int | None = None, q: str | None = Query(None, max_length=50)
 ) -> Any:
@@ -354,6 +377,9 @@ def people_list(
         qs = qs.filter(memberships__unit__path__startswith=top.path).distinct()
     if q:
         qs = qs.filter(name__icontains=q) | qs.filter(username__icontains=q)
+    qs = qs.prefetch_related(  # for masking mobiles: which units each person is in
+        Prefetch("memberships", queryset=Membership.objects.select_related("unit"))
+    )
     return _Page(qs.order_by("name", "pk"), lambda page: [_person_out(request, p) for p in page])
 
 
@@ -363,7 +389,7 @@ def person_get(request: HttpRequest, person_id: int) -> dict[str, Any]:
 
 
 @router.post("/people", response={201: PersonOut})
-def person_create(request: HttpRequest, payload: PersonIn) -> tuple[int, dict[str, Any]]:
+def person_create(request: HttpRequest, payload: PersonIn) -> Status[dict[str, Any]]:
     person = services.person_create(
         by=request.user,
         unit=access.unit_or_404(request.user, payload.unit_id),
@@ -373,15 +399,15 @@ def person_create(request: HttpRequest, payload: PersonIn) -> tuple[int, dict[st
         username=payload.username,
         roles=payload.roles,
     )
-    return 201, _person_out(request, person)
+    return Status(201, _person_out(request, person))
 
 
 @router.patch("/people/{person_id}", response=PersonOut)
 def person_update(request: HttpRequest, person_id: int, payload: PersonPatch) -> dict[str, Any]:
     person = access.person_or_404(request.user, person_id)
-    person = services.person_update(
-        by=request.user, person=person, **payload.dict(exclude_unset=True)
-    )
+    data = payload.dict(exclude_unset=True)
+    _refuse_nulls(data, "name")
+    person = services.person_update(by=request.user, person=person, **data)
     return _person_out(request, person)
 
 
@@ -389,9 +415,11 @@ def person_update(request: HttpRequest, person_id: int, payload: PersonPatch) ->
 
 
 @router.get("/memberships", response=list[MembershipOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pages)
 def memberships_list(
-    request: HttpRequest, unit: int | None = None, person: int | None = None
+    request: HttpRequest,
+    unit: int | None = None,
+    person: int | None = Query(None, ge=1, le=MAX_ID),
 ) -> Any:
     qs = access.memberships_visible(request.user)
     if unit is not None:
@@ -402,18 +430,18 @@ def memberships_list(
 
 
 @router.post("/memberships", response={201: MembershipOut})
-def membership_create(request: HttpRequest, payload: MembershipIn) -> tuple[int, Membership]:
+def membership_create(request: HttpRequest, payload: MembershipIn) -> Status[Membership]:
     membership = services.membership_grant(
         by=request.user,
         person=access.person_or_404(request.user, payload.person_id),
         unit=access.unit_or_404(request.user, payload.unit_id),
         role=payload.role,
     )
-    return 201, membership
+    return Status(201, membership)
 
 
 @router.delete("/memberships/{membership_id}", response={204: None})
-def membership_delete(request: HttpRequest, membership_id: int) -> tuple[int, None]:
+def membership_delete(request: HttpRequest, membership_id: int) -> Status[None]:
     membership = access.membership_or_404(request.user, membership_id)
     services.membership_revoke(by=request.user, membership=membership)
-    return 204, None
+    return Status(204, None)
