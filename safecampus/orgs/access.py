@@ -109,9 +109,14 @@ def units_visible(user: Any, *, include_archived: bool = True) -> QuerySet[Unit]
 
 
 def unit_visible(user: Any, unit: Unit) -> bool:
+    return path_visible(user, unit.path)
+
+
+def path_visible(user: Any, path: str) -> bool:
+    """The unit at this tree path is one the user may see."""
     if sees_everything(user):
         return True
-    return any(unit.path.startswith(p) for p in _scope(user)["see"])
+    return any(path.startswith(p) for p in _scope(user)["see"])
 
 
 def can_manage(user: Any, unit: Unit) -> bool:

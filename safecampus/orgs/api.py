@@ -13,6 +13,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 
 from . import access, services
 from .models import Area, Membership, Person, Unit
+from .policy import password_expired
 
 router = Router(tags=["organisation"])
 auth_router = Router(tags=["auth"])
@@ -161,8 +162,13 @@ def _refuse_nulls(data: dict[str, Any], *fields: str) -> None:
         raise ValidationError({f: _("This field cannot be null.") for f in nulls})
 
 
-def _unit_out(units: list[Unit]) -> list[dict[str, Any]]:
-    parent_paths = {u.path[: -Unit.steplen] for u in units if u.depth > 1}
+def _unit_out(units: list[Unit], user: Any) -> list[dict[str, Any]]:
+    """Units as the API shows them; the parent of a top the caller sees is null."""
+    parent_paths = {
+        u.path[: -Unit.steplen]
+        for u in units
+        if u.depth > 1 and access.path_visible(user, u.path[: -Unit.steplen])
+    }
     parents = dict(Unit.objects.filter(path__in=parent_paths).values_list("path", "id"))
     return [
         {
@@ -231,6 +237,8 @@ def token(request: HttpRequest, payload: TokenIn) -> dict[str, Any]:
         raise HttpError(429, _("Too many failed attempts. Try again later."))
     if user is None:
         raise HttpError(401, _("Wrong username/mobile or password."))
+    if password_expired(user):
+        raise HttpError(403, _("Your password has expired. Change it in the web app first."))
     return {
         "token": services.token_issue(person=user),
         "expires_in": int(settings.API_TOKEN_LIFETIME.total_seconds()),
@@ -246,20 +254,20 @@ def units_list(request: HttpRequest, filters: Query[UnitFilter]) -> Any:
     qs = access.units_visible(request.user, include_archived=filters.archived)
     if filters.parent is not None:
         parent = access.unit_or_404(request.user, filters.parent)
-        qs = qs.filter(path__startswith=parent.path, depth=parent.depth + 1)
+        qs = qs.filter(access.subtree(parent.path), depth=parent.depth + 1)
     if filters.under is not None:
         top = access.unit_or_404(request.user, filters.under)
-        qs = qs.filter(path__startswith=top.path)
+        qs = qs.filter(access.subtree(top.path))
     if filters.kind:
         qs = qs.filter(kind=filters.kind)
     if filters.q:
         qs = qs.filter(name__icontains=filters.q) | qs.filter(code__icontains=filters.q)
-    return _Page(qs.order_by("path"), _unit_out)
+    return _Page(qs.order_by("path"), lambda page: _unit_out(page, request.user))
 
 
 @router.get("/units/{unit_id}", response=UnitOut)
 def unit_get(request: HttpRequest, unit_id: int) -> dict[str, Any]:
-    return _unit_out([access.unit_or_404(request.user, unit_id)])[0]
+    return _unit_out([access.unit_or_404(request.user, unit_id)], request.user)[0]
 
 
 @router.post("/units", response={201: UnitOut})
@@ -276,7 +284,7 @@ def unit_create(request: HttpRequest, payload: UnitIn) -> Status[dict[str, Any]]
         head=_person_ref(request, payload.head_id),
         office_contact=_person_ref(request, payload.office_contact_id),
     )
-    return Status(201, _unit_out([unit])[0])
+    return Status(201, _unit_out([unit], request.user)[0])
 
 
 @router.patch("/units/{unit_id}", response=UnitOut)
@@ -294,13 +302,13 @@ def unit_update(request: HttpRequest, unit_id: int, payload: UnitPatch) -> dict[
         unit = services.unit_move(
             by=request.user, unit=unit, new_parent=access.unit_or_404(request.user, new_parent_id)
         )
-    return _unit_out([unit])[0]
+    return _unit_out([unit], request.user)[0]
 
 
 @router.post("/units/{unit_id}/archive", response=UnitOut)
 def unit_archive(request: HttpRequest, unit_id: int) -> dict[str, Any]:
     unit = services.unit_archive(by=request.user, unit=access.unit_or_404(request.user, unit_id))
-    return _unit_out([unit])[0]
+    return _unit_out([unit], request.user)[0]
 
 
 @router.delete("/units/{unit_id}", response={204: None})
@@ -374,7 +382,7 @@ def people_list(
     qs = access.people_visible(request.user)
     if unit is not None:
         top = access.unit_or_404(request.user, unit)
-        qs = qs.filter(memberships__unit__path__startswith=top.path).distinct()
+        qs = qs.filter(access.subtree(top.path, "memberships__unit__path")).distinct()
     if q:
         qs = qs.filter(name__icontains=q) | qs.filter(username__icontains=q)
     qs = qs.prefetch_related(  # for masking mobiles: which units each person is in

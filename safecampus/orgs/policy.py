@@ -42,3 +42,14 @@ def axes_username(request: Any, credentials: Any) -> str:
         if username:
             return username
     return raw
+
+
+def password_expired(user: Any) -> bool:
+    """True when the policy's maximum password age has passed (or it was never set)."""
+    from django.utils import timezone
+
+    days = current_policy().password_max_age_days
+    if not days:
+        return False
+    changed = user.password_changed_at
+    return changed is None or timezone.now() - changed > timedelta(days=days)

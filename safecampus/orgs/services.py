@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -44,6 +44,15 @@ def _require(allowed: bool) -> None:
 
 def _full_clean(obj: Any, exclude: list[str] | None = None) -> None:
     obj.full_clean(exclude=exclude)
+
+
+def _assign(obj: Any, fields: dict[str, Any]) -> None:
+    """Set fields from user input: text stripped, None for a text field means empty."""
+    for key, value in fields.items():
+        field = obj._meta.get_field(key)
+        if value is None and isinstance(field, models.CharField) and not field.null:
+            value = ""
+        setattr(obj, key, value.strip() if isinstance(value, str) else value)
 
 
 def _check_kind(parent: Unit | None, kind: str) -> None:
@@ -125,8 +134,7 @@ def unit_update(*, by: Person, unit: Unit, **fields: Any) -> Unit:
             raise ValidationError({"kind": _("Its children could not stay under it.")})
     _check_people_visible(by, head=fields.get("head"), office_contact=fields.get("office_contact"))
     before = {key: getattr(unit, key) for key in fields}
-    for key, value in fields.items():
-        setattr(unit, key, value.strip() if isinstance(value, str) else value)
+    _assign(unit, fields)
     try:
         _full_clean(unit, exclude=["path", "depth", "numchild"])
     except ValidationError:
@@ -234,6 +242,8 @@ def area_create(
     description: str = "",
 ) -> Area:
     _require(access.can_manage(by, unit))
+    if unit.is_archived:
+        raise ValidationError({"unit": _("The unit is archived.")})
     _check_people_visible(by, responsible=responsible)
     area = Area(
         unit=unit,
@@ -255,8 +265,7 @@ def area_update(*, by: Person, area: Area, **fields: Any) -> Area:
     if unknown:
         raise ValidationError({f: _("This field cannot be changed.") for f in unknown})
     _check_people_visible(by, responsible=fields.get("responsible"))
-    for key, value in fields.items():
-        setattr(area, key, value.strip() if isinstance(value, str) else value)
+    _assign(area, fields)
     _full_clean(area)
     area.save()
     return area
@@ -327,10 +336,9 @@ def person_update(*, by: Person, person: Person, **fields: Any) -> Person:
         raise ValidationError({f: _("This field cannot be changed.") for f in unknown})
     if fields.get("is_active") is False and person.pk == by.pk:
         raise ValidationError({"is_active": _("You cannot disable your own account.")})
-    for key, value in fields.items():
-        if key == "mobile":
-            value = (value or "").strip() or None
-        setattr(person, key, value.strip() if isinstance(value, str) else value)
+    if "mobile" in fields:
+        fields["mobile"] = (fields["mobile"] or "").strip() or None
+    _assign(person, fields)
     _full_clean(person, exclude=["password"])
     person.save()
     return person
