@@ -1,5 +1,6 @@
 # safecampus: `make run` (demo on SQLite) and `make test` (the whole suite).
 PORT ?= 8000
+PYTEST_ARGS ?= -n 2
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip -q --disable-pip-version-check
