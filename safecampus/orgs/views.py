@@ -1,5 +1,6 @@
 """Organisation pages: the tree, a unit with its areas and people, edits, import and export."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -39,6 +40,30 @@ def _xlsx(content: bytes, filename: str) -> HttpResponse:
     response = HttpResponse(content, content_type=XLSX_MIME)
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{filename}"
     return response
+
+
+def _form_page(
+    request: HttpRequest,
+    form: Any,
+    *,
+    save: Callable[[dict[str, Any]], Any],
+    done: Callable[[Any], str],
+    to: Callable[[Any], Unit | int],
+    title: str,
+    back: Unit | None,
+) -> HttpResponse:
+    """A form page: on a valid POST call the service; its refusals show on the form,
+    which keeps what was typed; on success say so and go back to the unit."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = save(form.cleaned_data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, done(result))
+            target = to(result)
+            return redirect("orgs:unit", pk=getattr(target, "pk", target))
+    return render(request, "orgs/form.html", {"form": form, "title": title, "back": back})
 
 
 # --- Tree and unit ----------------------------------------------------------------
@@ -99,24 +124,14 @@ def _unit_form(request: HttpRequest, unit: Unit | None, parent: Unit | None) -> 
 def unit_edit(request: HttpRequest, pk: int) -> HttpResponse:
     unit = access.unit_or_404(request.user, pk)
     _deny_unless(access.can_manage(request.user, unit))
-    form = _unit_form(request, unit, None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.unit_update(by=request.user, unit=unit, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect("orgs:unit", pk=unit.pk)
-    return render(
+    return _form_page(
         request,
-        "orgs/form.html",
-        {
-            "form": form,
-            "title": _("Edit %(name)s") % {"name": unit.name},
-            "unit": unit,
-            "back": unit,
-        },
+        _unit_form(request, unit, None),
+        save=lambda data: services.unit_update(by=request.user, unit=unit, **data),
+        done=lambda _unit: _("Saved."),
+        to=lambda result: result,
+        title=_("Edit %(name)s") % {"name": unit.name},
+        back=unit,
     )
 
 
@@ -126,17 +141,15 @@ def unit_new(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     _deny_unless(
         access.can_manage(request.user, parent) if parent else access.can_create_root(request.user)
     )
-    form = _unit_form(request, None, parent)
-    if request.method == "POST" and form.is_valid():
-        try:
-            unit = services.unit_create(by=request.user, parent=parent, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Unit %(name)s added.") % {"name": unit.name})
-            return redirect("orgs:unit", pk=unit.pk)
-    title = _("New unit under %(name)s") % {"name": parent.name} if parent else _("New bureau")
-    return render(request, "orgs/form.html", {"form": form, "title": title, "back": parent})
+    return _form_page(
+        request,
+        _unit_form(request, None, parent),
+        save=lambda data: services.unit_create(by=request.user, parent=parent, **data),
+        done=lambda unit: _("Unit %(name)s added.") % {"name": unit.name},
+        to=lambda unit: unit,
+        title=_("New unit under %(name)s") % {"name": parent.name} if parent else _("New bureau"),
+        back=parent,
+    )
 
 
 @login_required
@@ -227,23 +240,14 @@ def unit_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def area_new(request: HttpRequest, pk: int) -> HttpResponse:
     unit = access.unit_or_404(request.user, pk)
     _deny_unless(access.can_manage(request.user, unit))
-    form = AreaForm(request.POST or None, people=selectors.people_in_unit_tree(unit))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.area_create(by=request.user, unit=unit, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Area added."))
-            return redirect("orgs:unit", pk=unit.pk)
-    return render(
+    return _form_page(
         request,
-        "orgs/form.html",
-        {
-            "form": form,
-            "title": _("New area in %(name)s") % {"name": unit.name},
-            "back": unit,
-        },
+        AreaForm(request.POST or None, people=selectors.people_in_unit_tree(unit)),
+        save=lambda data: services.area_create(by=request.user, unit=unit, **data),
+        done=lambda _area: _("Area added."),
+        to=lambda _area: unit,
+        title=_("New area in %(name)s") % {"name": unit.name},
+        back=unit,
     )
 
 
@@ -353,32 +357,19 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def person_new(request: HttpRequest, pk: int) -> HttpResponse:
     unit = access.unit_or_404(request.user, pk)
     _deny_unless(access.can_manage(request.user, unit))
-    form = NewPersonForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            person = services.person_create(
-                by=request.user,
-                unit=unit,
-                name=data["name"],
-                mobile=data["mobile"],
-                email=data["email"],
-                username=data["username"],
-                roles=[data["role"]],
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("%(name)s added.") % {"name": person.name})
-            return redirect("orgs:unit", pk=unit.pk)
-    return render(
+
+    def save(data: dict[str, Any]) -> Any:
+        role = data.pop("role")
+        return services.person_create(by=request.user, unit=unit, roles=[role], **data)
+
+    return _form_page(
         request,
-        "orgs/form.html",
-        {
-            "form": form,
-            "title": _("New person in %(name)s") % {"name": unit.name},
-            "back": unit,
-        },
+        NewPersonForm(request.POST or None),
+        save=save,
+        done=lambda person: _("%(name)s added.") % {"name": person.name},
+        to=lambda _p: unit,
+        title=_("New person in %(name)s") % {"name": unit.name},
+        back=unit,
     )
 
 
@@ -391,23 +382,14 @@ def role_grant(request: HttpRequest, pk: int) -> HttpResponse:
         .filter(pk__in=access.people_visible(request.user).values("pk"))
         .exclude(pk=request.user.pk)
     )
-    form = GrantRoleForm(request.POST or None, people=people_qs)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.membership_grant(by=request.user, unit=unit, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Role granted."))
-            return redirect("orgs:unit", pk=unit.pk)
-    return render(
+    return _form_page(
         request,
-        "orgs/form.html",
-        {
-            "form": form,
-            "title": _("Grant a role in %(name)s") % {"name": unit.name},
-            "back": unit,
-        },
+        GrantRoleForm(request.POST or None, people=people_qs),
+        save=lambda data: services.membership_grant(by=request.user, unit=unit, **data),
+        done=lambda _m: _("Role granted."),
+        to=lambda _m: unit,
+        title=_("Grant a role in %(name)s") % {"name": unit.name},
+        back=unit,
     )
 
 
@@ -429,23 +411,14 @@ def role_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 def seat_new(request: HttpRequest, pk: int) -> HttpResponse:
     unit = access.unit_or_404(request.user, pk)
     _deny_unless(access.can_manage(request.user, unit))
-    form = SeatForm(request.POST or None, people=selectors.people_in_unit_tree(unit))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.seat_set(by=request.user, unit=unit, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect("orgs:unit", pk=unit.pk)
-    return render(
+    return _form_page(
         request,
-        "orgs/form.html",
-        {
-            "form": form,
-            "title": _("Leadership group of %(name)s") % {"name": unit.name},
-            "back": unit,
-        },
+        SeatForm(request.POST or None, people=selectors.people_in_unit_tree(unit)),
+        save=lambda data: services.seat_set(by=request.user, unit=unit, **data),
+        done=lambda _seat: _("Saved."),
+        to=lambda _seat: unit,
+        title=_("Leadership group of %(name)s") % {"name": unit.name},
+        back=unit,
     )
 
 
