@@ -114,6 +114,8 @@ INSTALLED_APPS = [
     "axes",
     "safecampus.audit",
     "safecampus.orgs",
+    "safecampus.notify",
+    "safecampus.worker",
     "safecampus.dashboards",
     "safecampus.api",
 ]
@@ -291,3 +293,42 @@ SAFECAMPUS_DEMO_PASSWORD = os.environ.get("SAFECAMPUS_DEMO_PASSWORD", "Safe-2026
 API_TOKEN_LIFETIME = timedelta(days=env_int("API_TOKEN_DAYS", 30, minimum=1))
 # Trust X-Forwarded-For for the client address (behind a reverse proxy only).
 USE_X_FORWARDED_FOR = env_bool("USE_X_FORWARDED_FOR", False)
+
+# Absolute address of this site, for links in messages (acknowledge, open).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+
+# --- Notifications and the worker -------------------------------------------------
+# Seconds to wait after the 1st, 2nd, … failed try; after the last, the delivery
+# fails and falls back to the person's next channel.
+try:
+    NOTIFY_BACKOFF = [int(x) for x in env_list("NOTIFY_BACKOFF", "10,30,120,600,1800")]
+except ValueError:
+    raise ImproperlyConfigured("NOTIFY_BACKOFF: whole seconds, comma-separated") from None
+NOTIFY_HTTP_TIMEOUT = float(env_int("NOTIFY_HTTP_TIMEOUT", 10, minimum=1))
+# Private ranges webhooks may reach without an administrator adding them (tests: loopback).
+NOTIFY_ALLOWED_NETWORKS = env_list("NOTIFY_ALLOWED_NETWORKS", "")
+NOTIFY_LEASE_SECONDS = float(env_int("NOTIFY_LEASE_SECONDS", 60, minimum=1))
+WORKER_HEARTBEAT_SECONDS = float(env_int("WORKER_HEARTBEAT_SECONDS", 5, minimum=1))
+WORKER_STALE_SECONDS = float(env_int("WORKER_STALE_SECONDS", 180, minimum=10))
+
+# Email (SMTP). Django waits forever by default: a timeout is set.
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "safecampus@localhost")
+
+# SMS through an HTTP gateway in the shape of Aliyun or Tencent Cloud SendSms.
+SMS_PROVIDER = os.environ.get("SMS_PROVIDER", "")  # "aliyun", "tencent" or "" (off)
+if SMS_PROVIDER not in ("", "aliyun", "tencent"):
+    raise ImproperlyConfigured("SMS_PROVIDER: expected aliyun, tencent or empty")
+SMS_ENDPOINT = os.environ.get("SMS_ENDPOINT", "")  # default: the provider's public endpoint
+SMS_ACCESS_KEY_ID = os.environ.get("SMS_ACCESS_KEY_ID", "")
+SMS_ACCESS_KEY_SECRET = os.environ.get("SMS_ACCESS_KEY_SECRET", "")
+SMS_SIGN_NAME = os.environ.get("SMS_SIGN_NAME", "")
+SMS_SDK_APP_ID = os.environ.get("SMS_SDK_APP_ID", "")  # Tencent only
+SMS_REGION = os.environ.get("SMS_REGION", "ap-guangzhou")  # Tencent only

@@ -14,14 +14,22 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from .services import audit_record, jsonable
 
 # Apps whose models are audited. Later apps add their label here.
-AUDITED_APPS = {"orgs"}
+AUDITED_APPS = {"orgs", "notify", "notices"}
+# The outbox and the worker's bookkeeping change on every send: their history is
+# the Attempt rows, not the audit trail.
+SKIPPED_MODELS = {"notify.notification", "notify.delivery", "notify.attempt"}
 # Never written into the trail: secrets, and bookkeeping that changes on every login.
-SKIPPED_FIELDS = {"password", "last_login", "key_hash", "last_used_at"}
+SKIPPED_FIELDS = {"password", "last_login", "key_hash", "last_used_at", "config"}
 
 
 def _audited(sender: type[models.Model]) -> bool:
     meta = sender._meta
-    return meta.app_label in AUDITED_APPS and not meta.auto_created and not meta.proxy
+    return (
+        meta.app_label in AUDITED_APPS
+        and meta.label_lower not in SKIPPED_MODELS
+        and not meta.auto_created
+        and not meta.proxy
+    )
 
 
 def _fields(sender: type[models.Model]) -> list[models.Field]:

@@ -1,0 +1,394 @@
+"""Writing notifications to the outbox, and what happens to a delivery after each try.
+
+notification_create() runs in the caller's transaction: a rolled-back change
+sends nothing, a committed one is always delivered (by the worker).
+"""
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from safecampus.orgs import access
+from safecampus.orgs.models import Person, Unit
+
+from .models import (
+    CHANNEL_KINDS,
+    Attempt,
+    Channel,
+    ContactPreference,
+    Delivery,
+    DeliveryStatus,
+    Notification,
+    Transport,
+    Urgency,
+)
+from .transports import transport_class
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise PermissionDenied(_("You may not do this here."))
+
+
+# --- Preferences and quiet hours ------------------------------------------------------
+
+
+def preference_of(person: Person) -> ContactPreference:
+    try:
+        return person.contact
+    except ContactPreference.DoesNotExist:
+        return ContactPreference(person=person)
+
+
+def quiet_until(pref: ContactPreference, now: dt.datetime) -> dt.datetime | None:
+    """The end of the person's quiet hours if `now` falls inside them, else None."""
+    start, end = pref.quiet_start, pref.quiet_end
+    if start is None or end is None or start == end:
+        return None
+    local = timezone.localtime(now)
+    t = local.time()
+    inside = start <= t < end if start < end else (t >= start or t < end)
+    if not inside:
+        return None
+    end_day = local.date() if t < end else local.date() + dt.timedelta(days=1)
+    return timezone.make_aware(dt.datetime.combine(end_day, end), local.tzinfo)
+
+
+def address_for(person: Person, transport: str) -> str:
+    if transport == Transport.EMAIL:
+        return person.email or ""
+    if transport == Transport.SMS:
+        return person.mobile or ""
+    return ""
+
+
+def _person_transports(person: Person) -> list[str]:
+    """The person's external channels in order, keeping those with an address."""
+    return [t for t in preference_of(person).transports if address_for(person, t)]
+
+
+@transaction.atomic
+def preference_update(
+    *,
+    by: Person,
+    person: Person,
+    order: Sequence[str],
+    quiet_start: dt.time | None,
+    quiet_end: dt.time | None,
+) -> ContactPreference:
+    _require(by.pk == person.pk)
+    unknown = [t for t in order if t not in (Transport.EMAIL, Transport.SMS)]
+    if unknown:
+        raise ValidationError({"order": _("Unknown channel.")})
+    if (quiet_start is None) != (quiet_end is None):
+        raise ValidationError({"quiet_end": _("Give both ends of the quiet hours, or neither.")})
+    pref = preference_of(person)
+    pref.order = ",".join(dict.fromkeys(order))
+    pref.quiet_start, pref.quiet_end = quiet_start, quiet_end
+    pref.save()
+    return pref
+
+
+# --- Writing to the outbox -------------------------------------------------------------
+
+
+def _queue(
+    notification: Notification,
+    *,
+    transport: str,
+    person: Person | None = None,
+    channel: Channel | None = None,
+    address: str = "",
+    at: dt.datetime,
+    fallback_from: Delivery | None = None,
+) -> Delivery:
+    return Delivery.objects.create(
+        notification=notification,
+        person=person,
+        channel=channel,
+        transport=transport,
+        address=address,
+        next_attempt_at=at,
+        fallback_from=fallback_from,
+    )
+
+
+def _queue_for_person(
+    notification: Notification,
+    person: Person,
+    now: dt.datetime,
+    transports: list[str] | None = None,
+    fallback_from: Delivery | None = None,
+) -> Delivery | None:
+    """The first external channel of the person; routine messages wait out quiet hours."""
+    transports = _person_transports(person) if transports is None else transports
+    if not transports:
+        return None
+    transport = transports[0]
+    at = now
+    if notification.urgency == Urgency.ROUTINE:
+        at = quiet_until(preference_of(person), now) or now
+    return _queue(
+        notification,
+        transport=transport,
+        person=person,
+        address=address_for(person, transport),
+        at=at,
+        fallback_from=fallback_from,
+    )
+
+
+def notification_create(
+    *,
+    event: str,
+    title: str,
+    body: str,
+    urgency: str = Urgency.ROUTINE,
+    requires_ack: bool = False,
+    unit: Unit | None = None,
+    sender: Person | None = None,
+    link: str = "",
+    params: dict[str, Any] | None = None,
+    people: Iterable[Person] = (),
+    channels: Iterable[Channel] = (),
+    inbox_only: bool = False,
+) -> Notification:
+    """Write a notification and its deliveries in the caller's transaction.
+
+    Each person gets it in the in-app inbox (at once) and on their first
+    external channel; each channel (a unit's robot) gets it once.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        notification = Notification.objects.create(
+            event=event,
+            title=title[:200],
+            body=body,
+            urgency=urgency,
+            requires_ack=requires_ack,
+            unit=unit,
+            sender=sender,
+            link=link,
+            params=params or {},
+        )
+        seen: set[int] = set()
+        for person in people:
+            if person.pk in seen or not person.is_active:
+                continue
+            seen.add(person.pk)
+            Delivery.objects.create(
+                notification=notification,
+                person=person,
+                transport=Transport.INBOX,
+                status=DeliveryStatus.SENT,
+                next_attempt_at=now,
+                sent_at=now,
+            )
+            if not inbox_only:
+                _queue_for_person(notification, person, now)
+        for channel in {c.pk: c for c in channels}.values():
+            if channel.enabled:
+                _queue(notification, transport=channel.kind, channel=channel, address="", at=now)
+    return notification
+
+
+def office_people(unit: Unit) -> list[Person]:
+    """Who is told about a unit's failures: its office contact, else its head."""
+    people = [p for p in (unit.office_contact, unit.head) if p is not None]
+    return people[:1]
+
+
+# --- After a try ---------------------------------------------------------------------
+
+
+def backoff(attempts: int) -> dt.timedelta | None:
+    """Wait before the next try after `attempts` failures; None when tries are used up."""
+    steps = settings.NOTIFY_BACKOFF
+    if attempts > len(steps):
+        return None
+    return dt.timedelta(seconds=steps[attempts - 1])
+
+
+@transaction.atomic
+def delivery_record(
+    *,
+    delivery: Delivery,
+    ok: bool,
+    error: str = "",
+    permanent: bool = False,
+    duration_ms: int = 0,
+    worker: str = "",
+    claim_token: str = "",
+) -> str:
+    """Record one try; decide what comes next. Returns the new status.
+
+    Only the holder of the claim may record: a worker whose lease ran out and
+    whose delivery another worker took over records nothing.
+    """
+    now = timezone.now()
+    updated = Delivery.objects.filter(pk=delivery.pk, claim_token=claim_token).update(
+        claim_token="", claimed_until=None
+    )
+    if claim_token and updated != 1:
+        return "lost"
+    delivery.refresh_from_db()
+    Attempt.objects.create(
+        delivery=delivery,
+        channel=delivery.channel,
+        at=now,
+        ok=ok,
+        error=error[:500],
+        duration_ms=duration_ms,
+        worker=worker[:100],
+    )
+    delivery.attempts += 1
+    if ok:
+        delivery.status = DeliveryStatus.SENT
+        delivery.sent_at = now
+        delivery.last_error = ""
+        delivery.save()
+        Delivery.objects.filter(coalesced_into=delivery).update(
+            status=DeliveryStatus.SENT, sent_at=now, claim_token="", claimed_until=None
+        )
+        return delivery.status
+    delivery.last_error = error[:500]
+    wait = None if permanent else backoff(delivery.attempts)
+    if wait is not None:
+        delivery.next_attempt_at = now + wait
+        delivery.save()
+        # Messages joined into this one wait and retry on their own.
+        Delivery.objects.filter(coalesced_into=delivery).update(
+            coalesced_into=None,
+            next_attempt_at=delivery.next_attempt_at,
+            claim_token="",
+            claimed_until=None,
+        )
+        return delivery.status
+    delivery.status = DeliveryStatus.FAILED
+    delivery.save()
+    _after_failure(delivery, now)
+    return delivery.status
+
+
+def _after_failure(delivery: Delivery, now: dt.datetime) -> None:
+    """Fall back to the person's next channel; when none is left, tell the unit's office."""
+    # Messages joined into this one failed with it: each goes its own way again.
+    Delivery.objects.filter(coalesced_into=delivery).update(
+        coalesced_into=None, next_attempt_at=now, claim_token="", claimed_until=None
+    )
+    notification = delivery.notification
+    if delivery.person_id is not None and delivery.transport != Transport.INBOX:
+        tried = set(
+            Delivery.objects.filter(notification=notification, person=delivery.person).values_list(
+                "transport", flat=True
+            )
+        )
+        remaining = [t for t in _person_transports(delivery.person) if t not in tried]
+        if remaining and _queue_for_person(
+            notification, delivery.person, now, transports=remaining, fallback_from=delivery
+        ):
+            return
+    if notification.event == "delivery_failed":
+        return  # never a chain of failure reports
+    unit = delivery.channel.unit if delivery.channel_id else notification.unit
+    if unit is None:
+        return
+    target = delivery.channel.name if delivery.channel_id else str(delivery.person)
+    notification_create(
+        event="delivery_failed",
+        title=_("A message could not be delivered"),
+        body=_("“%(title)s” to %(target)s by %(channel)s failed after %(n)d tries: %(error)s")
+        % {
+            "title": notification.title,
+            "target": target,
+            "channel": delivery.get_transport_display(),
+            "n": delivery.attempts,
+            "error": delivery.last_error,
+        },
+        urgency=Urgency.URGENT,
+        unit=unit,
+        people=office_people(unit),
+        inbox_only=True,
+        link=f"/notify/notifications/{notification.pk}/",
+    )
+
+
+# --- Acknowledgement ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def delivery_acknowledge(*, delivery: Delivery) -> Delivery:
+    """Acknowledge a message (a button in the app, or the link in the message)."""
+    if delivery.acknowledged_at is None:
+        now = timezone.now()
+        # Acknowledging on one channel acknowledges the message for that recipient.
+        same = Delivery.objects.filter(
+            notification=delivery.notification, acknowledged_at__isnull=True
+        )
+        if delivery.person_id:
+            same = same.filter(person=delivery.person)
+        elif delivery.channel_id:
+            same = same.filter(channel=delivery.channel)
+        same.update(acknowledged_at=now)
+        delivery.acknowledged_at = now
+    return delivery
+
+
+def delivery_read(*, delivery: Delivery) -> None:
+    if delivery.read_at is None:
+        Delivery.objects.filter(pk=delivery.pk, read_at__isnull=True).update(read_at=timezone.now())
+
+
+# --- Channels -----------------------------------------------------------------------------
+
+
+def _clean_channel(kind: str, name: str, config: dict[str, Any]) -> dict[str, Any]:
+    if kind not in [k.value for k in CHANNEL_KINDS]:
+        raise ValidationError({"kind": _("Unknown kind of channel.")})
+    if not name.strip():
+        raise ValidationError({"name": _("Give the channel a name.")})
+    return transport_class(kind).validate(config)
+
+
+@transaction.atomic
+def channel_create(
+    *, by: Person, unit: Unit, kind: str, name: str, config: dict[str, Any]
+) -> Channel:
+    _require(access.can_manage(by, unit))
+    config = _clean_channel(kind, name, config)
+    return Channel.objects.create(unit=unit, kind=kind, name=name.strip(), config=config)
+
+
+@transaction.atomic
+def channel_update(
+    *, by: Person, channel: Channel, name: str, config: dict[str, Any], enabled: bool = True
+) -> Channel:
+    _require(access.can_manage(by, channel.unit))
+    channel.config = _clean_channel(channel.kind, name, config)
+    channel.name = name.strip()
+    channel.enabled = enabled
+    channel.save()
+    return channel
+
+
+@transaction.atomic
+def channel_test(*, by: Person, channel: Channel) -> Delivery:
+    """One click: a test message to the robot; its delivery shows whether it arrived."""
+    _require(access.can_manage(by, channel.unit))
+    notification = notification_create(
+        event="test",
+        title=_("Test message from Safe Campus"),
+        body=_("%(name)s connected this robot to %(unit)s. If you can read this, it works.")
+        % {"name": by.name, "unit": channel.unit.name},
+        urgency=Urgency.URGENT,
+        unit=channel.unit,
+        sender=by,
+        channels=[channel],
+    )
+    return notification.deliveries.get(channel=channel)
