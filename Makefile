@@ -22,7 +22,10 @@ run: $(VENV)/.installed
 	$(PY) manage.py demo load
 	@echo ""
 	@echo "safecampus is running at http://127.0.0.1:$(PORT)/  (Ctrl-C stops it)"
-	HTTPS=0 $(VENV)/bin/gunicorn safecampus.wsgi --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile -
+	@SITE_URL=http://127.0.0.1:$(PORT) $(PY) manage.py worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	SITE_URL=http://127.0.0.1:$(PORT) HTTPS=0 $(VENV)/bin/gunicorn safecampus.wsgi \
+		--bind 127.0.0.1:$(PORT) --workers 2 --access-logfile -
 
 test: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .

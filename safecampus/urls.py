@@ -3,6 +3,7 @@ from django.views.i18n import set_language
 
 from safecampus.api.urls import api
 from safecampus.dashboards import views as dashboards
+from safecampus.notify import views as notify_views
 from safecampus.orgs import views_login
 
 urlpatterns = [
@@ -14,5 +15,8 @@ urlpatterns = [
     path("orgs/", include("safecampus.orgs.urls")),
     path("admin/", include("safecampus.orgs.admin_urls")),
     path("audit/", include("safecampus.audit.urls")),
+    path("notices/", include("safecampus.notices.urls")),
+    path("notify/", include("safecampus.notify.urls")),
+    path("n/ack/<str:token>/", notify_views.ack, name="ack"),
     path("api/v1/", api.urls),
 ]

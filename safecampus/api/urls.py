@@ -2,6 +2,7 @@
 
 from ninja import NinjaAPI
 
+from safecampus.notify.api import router as notify_router
 from safecampus.orgs.api import auth_router
 from safecampus.orgs.api import router as orgs_router
 
@@ -21,3 +22,4 @@ api = NinjaAPI(
 errors.install(api)
 api.add_router("/auth", auth_router)
 api.add_router("/", orgs_router)
+api.add_router("/", notify_router)

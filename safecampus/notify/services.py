@@ -68,9 +68,18 @@ def address_for(person: Person, transport: str) -> str:
     return ""
 
 
+def transport_enabled(transport: str) -> bool:
+    """SMS needs a configured provider; without one it is not tried (nor failed)."""
+    return transport != Transport.SMS or bool(settings.SMS_PROVIDER)
+
+
 def _person_transports(person: Person) -> list[str]:
     """The person's external channels in order, keeping those with an address."""
-    return [t for t in preference_of(person).transports if address_for(person, t)]
+    return [
+        t
+        for t in preference_of(person).transports
+        if address_for(person, t) and transport_enabled(t)
+    ]
 
 
 @transaction.atomic
@@ -229,51 +238,51 @@ def delivery_record(
     """Record one try; decide what comes next. Returns the new status.
 
     Only the holder of the claim may record: a worker whose lease ran out and
-    whose delivery another worker took over records nothing.
+    whose delivery another worker took over records nothing. One conditional
+    UPDATE of the fields a try changes (no re-read, no whole-row save: a read or
+    an acknowledgement recorded meanwhile is kept), one INSERT of the Attempt.
     """
     now = timezone.now()
-    updated = Delivery.objects.filter(pk=delivery.pk, claim_token=claim_token).update(
-        claim_token="", claimed_until=None
-    )
-    if claim_token and updated != 1:
+    attempts = delivery.attempts + 1  # the claim holder is the only writer of attempts
+    wait = None if ok or permanent else backoff(attempts)
+    if ok:
+        status, changes = DeliveryStatus.SENT, {"sent_at": now, "last_error": ""}
+    elif wait is not None:
+        status = DeliveryStatus.QUEUED
+        changes = {"next_attempt_at": now + wait, "last_error": error[:500]}
+    else:
+        status, changes = DeliveryStatus.FAILED, {"last_error": error[:500]}
+    rows = Delivery.objects.filter(pk=delivery.pk)
+    if claim_token:
+        rows = rows.filter(claim_token=claim_token)
+    fields = {"status": status, "attempts": attempts, "claim_token": "", "claimed_until": None}
+    if rows.update(**fields, **changes) != 1:
         return "lost"
-    delivery.refresh_from_db()
+    for name, value in {**fields, **changes}.items():
+        setattr(delivery, name, value)
     Attempt.objects.create(
         delivery=delivery,
-        channel=delivery.channel,
+        channel_id=delivery.channel_id,
         at=now,
         ok=ok,
         error=error[:500],
         duration_ms=duration_ms,
         worker=worker[:100],
     )
-    delivery.attempts += 1
+    joined = Delivery.objects.filter(coalesced_into=delivery)
     if ok:
-        delivery.status = DeliveryStatus.SENT
-        delivery.sent_at = now
-        delivery.last_error = ""
-        delivery.save()
-        Delivery.objects.filter(coalesced_into=delivery).update(
-            status=DeliveryStatus.SENT, sent_at=now, claim_token="", claimed_until=None
-        )
-        return delivery.status
-    delivery.last_error = error[:500]
-    wait = None if permanent else backoff(delivery.attempts)
-    if wait is not None:
-        delivery.next_attempt_at = now + wait
-        delivery.save()
+        joined.update(status=DeliveryStatus.SENT, sent_at=now, claim_token="", claimed_until=None)
+    elif wait is not None:
         # Messages joined into this one wait and retry on their own.
-        Delivery.objects.filter(coalesced_into=delivery).update(
+        joined.update(
             coalesced_into=None,
             next_attempt_at=delivery.next_attempt_at,
             claim_token="",
             claimed_until=None,
         )
-        return delivery.status
-    delivery.status = DeliveryStatus.FAILED
-    delivery.save()
-    _after_failure(delivery, now)
-    return delivery.status
+    else:
+        _after_failure(delivery, now)
+    return status
 
 
 def _after_failure(delivery: Delivery, now: dt.datetime) -> None:
@@ -392,3 +401,43 @@ def channel_test(*, by: Person, channel: Channel) -> Delivery:
         channels=[channel],
     )
     return notification.deliveries.get(channel=channel)
+
+
+# --- Settings of the system administrator ---------------------------------------------------
+
+
+@transaction.atomic
+def sms_template_set(*, by: Person, event: str, template_id: str, params: str) -> Any:
+    from .models import SmsTemplate
+
+    _require(access.can_manage_accounts(by))
+    names = [p.strip() for p in params.split(",") if p.strip()]
+    template, _created = SmsTemplate.objects.update_or_create(
+        event=event.strip(),
+        defaults={"template_id": template_id.strip(), "params": ",".join(names)},
+    )
+    return template
+
+
+@transaction.atomic
+def allowed_network_add(*, by: Person, cidr: str, note: str = "") -> Any:
+    import ipaddress
+
+    from .models import AllowedNetwork
+
+    _require(access.can_manage_accounts(by))
+    try:
+        network = ipaddress.ip_network(cidr.strip(), strict=False)
+    except ValueError:
+        raise ValidationError({"cidr": _("Not an address range (e.g. 10.20.0.0/16).")}) from None
+    if network.prefixlen == 0:
+        raise ValidationError({"cidr": _("Allowing every address defeats the check.")})
+    return AllowedNetwork.objects.get_or_create(cidr=str(network), defaults={"note": note})[0]
+
+
+@transaction.atomic
+def allowed_network_remove(*, by: Person, pk: int) -> None:
+    from .models import AllowedNetwork
+
+    _require(access.can_manage_accounts(by))
+    AllowedNetwork.objects.filter(pk=pk).delete()

@@ -9,6 +9,18 @@ from . import access
 from .models import Membership
 
 
+def inbox_unread_count(user: Any) -> int:
+    from safecampus.notify.selectors import inbox_unread_count as count
+
+    return count(user)
+
+
+def worker_status() -> tuple[bool, Any]:
+    from safecampus.worker.loop import worker_status as status
+
+    return status()
+
+
 def _shell(user: Any) -> dict[str, Any]:
     memberships = list(
         Membership.objects.filter(person=user, unit__archived_at__isnull=True)
@@ -27,6 +39,10 @@ def _shell(user: Any) -> dict[str, Any]:
         "can_read_audit": access.can_read_audit(user),
         "can_import": access.can_import(user),
         "sees_units": access.sees_everything(user) or bool(memberships),
+        "inbox_unread": inbox_unread_count(user),
+        # Watch the watcher: administrators and managers see when the worker is down.
+        "worker_down": (access.can_manage_accounts(user) or bool(access.manageable_paths(user)))
+        and not worker_status()[0],
     }
 
 
