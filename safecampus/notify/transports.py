@@ -37,6 +37,7 @@ class Message:
     # SMS: the provider's pre-approved template and its values in order (SmsTemplate).
     template_id: str = ""
     template_params: tuple[str, ...] = ()
+    template_names: tuple[str, ...] = ()
 
     def text(self, limit: int | None = None) -> str:
         """Title, body and the acknowledgement link as one plain text."""

@@ -87,7 +87,7 @@ def _ack_url(delivery: Delivery) -> str:
 
 def build_message(delivery: Delivery, body: str | None = None) -> Message:
     notification = delivery.notification
-    template_id, template_params = "", ()
+    template_id, template_params, template_names = "", (), ()
     if delivery.transport == Transport.SMS:
         template = (
             SmsTemplate.objects.filter(event=notification.event).first()
@@ -100,7 +100,8 @@ def build_message(delivery: Delivery, body: str | None = None) -> Message:
                 **notification.params,
             }
             template_id = template.template_id
-            template_params = tuple(str(values.get(name, "")) for name in template.param_names)
+            template_names = tuple(template.param_names)
+            template_params = tuple(str(values.get(name, "")) for name in template_names)
     return Message(
         title=notification.title,
         body=notification.body if body is None else body,
@@ -112,6 +113,7 @@ def build_message(delivery: Delivery, body: str | None = None) -> Message:
         params=notification.params,
         template_id=template_id,
         template_params=template_params,
+        template_names=template_names,
     )
 
 
