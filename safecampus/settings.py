@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "safecampus.audit",
     "safecampus.orgs",
     "safecampus.notify",
+    "safecampus.notices",
     "safecampus.worker",
     "safecampus.dashboards",
     "safecampus.api",

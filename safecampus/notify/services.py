@@ -5,7 +5,7 @@ sends nothing, a committed one is always delivered (by the worker).
 """
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -331,6 +331,20 @@ def _after_failure(delivery: Delivery, now: dt.datetime) -> None:
 # --- Acknowledgement ---------------------------------------------------------------------
 
 
+# Apps that act when one of their messages is acknowledged: event → handler(delivery).
+ACK_HANDLERS: dict[str, Callable[[Delivery], None]] = {}
+
+
+def on_acknowledge(
+    event: str,
+) -> Callable[[Callable[[Delivery], None]], Callable[[Delivery], None]]:
+    def register(fn: Callable[[Delivery], None]) -> Callable[[Delivery], None]:
+        ACK_HANDLERS[event] = fn
+        return fn
+
+    return register
+
+
 @transaction.atomic
 def delivery_acknowledge(*, delivery: Delivery) -> Delivery:
     """Acknowledge a message (a button in the app, or the link in the message)."""
@@ -346,6 +360,9 @@ def delivery_acknowledge(*, delivery: Delivery) -> Delivery:
             same = same.filter(channel=delivery.channel)
         same.update(acknowledged_at=now)
         delivery.acknowledged_at = now
+        handler = ACK_HANDLERS.get(delivery.notification.event)
+        if handler is not None:
+            handler(delivery)
     return delivery
 
 

@@ -265,3 +265,12 @@ def manageable_paths(user: Any) -> list[str] | None:
     if is_admin(user, AdminRole.SYSTEM):
         return None
     return _scope(user)["manage"]
+
+
+def can_edit_notice_templates(user: Any) -> bool:
+    """The shared notice templates: the system administrator, or a manager of a whole
+    tree (a bureau's safety office)."""
+    paths = manageable_paths(user)
+    if paths is None:
+        return True
+    return any(len(p) == Unit.steplen for p in paths)

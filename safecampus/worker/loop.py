@@ -22,7 +22,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from safecampus.audit.services import acting_as
 from safecampus.notify import ratelimit
@@ -85,7 +86,7 @@ def _ack_url(delivery: Delivery) -> str:
     return f"{settings.SITE_URL.rstrip('/')}/n/ack/{delivery.ack_token}/"
 
 
-def build_message(delivery: Delivery, body: str | None = None) -> Message:
+def build_message(delivery: Delivery, body: str | None = None, title: str | None = None) -> Message:
     notification = delivery.notification
     template_id, template_params, template_names = "", (), ()
     if delivery.transport == Transport.SMS:
@@ -103,7 +104,7 @@ def build_message(delivery: Delivery, body: str | None = None) -> Message:
             template_names = tuple(template.param_names)
             template_params = tuple(str(values.get(name, "")) for name in template_names)
     return Message(
-        title=notification.title,
+        title=notification.title if title is None else title,
         body=notification.body if body is None else body,
         urgency=notification.urgency,
         idempotency_key=delivery.idempotency_key,
@@ -131,6 +132,7 @@ class Worker:
         self.batch = batch
         self.poll = poll
         self.lease = lease if lease is not None else settings.NOTIFY_LEASE_SECONDS
+        self.threads = threads
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="send")
         self.handled = 0
         self.started_at = timezone.now()
@@ -240,19 +242,31 @@ class Worker:
             .order_by("next_attempt_at", "pk")
         )
         jobs = self._plan(rows, token)
-        futures = [(self.pool.submit(self._send, *job), job) for job in jobs]
-        for future, _job in futures:
-            outcome = future.result()
-            delivery_record(
-                delivery=outcome.delivery,
-                ok=outcome.ok,
-                error=outcome.error,
-                permanent=outcome.permanent,
-                duration_ms=outcome.duration_ms,
-                worker=self.name,
-                claim_token=outcome.token,
-            )
+        # Record each result as soon as it is in (a slow robot does not hold back the
+        # others), and let sending run at most two per thread ahead of recording: a
+        # worker killed mid-batch sends again only what it had sent but not yet
+        # recorded, a handful rather than the rest of its batch.
+        pending: set[Future[Outcome]] = set()
+        for job in jobs:
+            pending.add(self.pool.submit(self._send, *job))
+            if len(pending) >= 2 * self.threads:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    self._record(future.result())
+        for future in as_completed(pending):
+            self._record(future.result())
         return len(rows)
+
+    def _record(self, outcome: Outcome) -> None:
+        delivery_record(
+            delivery=outcome.delivery,
+            ok=outcome.ok,
+            error=outcome.error,
+            permanent=outcome.permanent,
+            duration_ms=outcome.duration_ms,
+            worker=self.name,
+            claim_token=outcome.token,
+        )
 
     def _plan(self, rows: list[Delivery], token: str) -> list[tuple[Delivery, Message, str]]:
         """What to send now: inbox rows need nothing; robots within their rate limits,
@@ -276,11 +290,17 @@ class Worker:
         channel = group[0].channel
         cls = transport_class(channel.kind)
         allowance, retry_at = ratelimit.allowance(channel, cls)
-        urgent = [d for d in group if d.notification.urgency != Urgency.ROUTINE]
-        routine = [d for d in group if d.notification.urgency == Urgency.ROUTINE]
+        # Urgent messages, and those awaiting acknowledgement (each has its own
+        # link), go one by one; routine ones may be joined.
+        alone = [
+            d
+            for d in group
+            if d.notification.urgency != Urgency.ROUTINE or d.notification.requires_ack
+        ]
+        routine = [d for d in group if d not in alone]
         jobs: list[tuple[Delivery, Message, str]] = []
         planned: set[int] = set()
-        for delivery in urgent[: max(allowance, 0)]:
+        for delivery in alone[: max(allowance, 0)]:
             jobs.append((delivery, build_message(delivery), token))
             planned.add(delivery.pk)
         allowance -= len(jobs)
@@ -299,7 +319,8 @@ class Worker:
             Delivery.objects.filter(pk__in=[d.pk for d in joined[1:]]).update(
                 coalesced_into=carrier
             )
-            jobs.append((carrier, build_message(carrier, body=body), token))
+            title = _("%(n)d messages") % {"n": len(joined)} if len(joined) > 1 else None
+            jobs.append((carrier, build_message(carrier, body=body, title=title), token))
             planned |= {d.pk for d in joined}
             allowance -= 1
         else:

@@ -42,14 +42,14 @@ class WeComTransport(Transport):
         text: dict[str, Any] = {"content": message.text(limit=self.max_bytes)}
         if message.mention_mobiles:
             text["mentioned_mobile_list"] = list(message.mention_mobiles)
-        answer = (
-            post(
-                url,
-                {"msgtype": "text", "text": text},
-                headers={"Idempotency-Key": message.idempotency_key},
-            ).json()
-            or {}
-        )
+        answer = post(
+            url,
+            {"msgtype": "text", "text": text},
+            headers={"Idempotency-Key": message.idempotency_key},
+        ).json()
+        if not isinstance(answer, dict):
+            # Not WeCom's JSON (a proxy's page?): nothing says it arrived.
+            raise TransportError(f"WeCom: unexpected answer {str(answer)[:200]}")
         code = answer.get("errcode", 0)
         if code:
             # 93000 bad key, 45009 over the frequency limit: retry later.

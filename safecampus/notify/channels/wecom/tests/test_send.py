@@ -1,0 +1,240 @@
+"""WeCom group robot against a local HTTP server: URL, payload, size, retries, rate limit."""
+
+import datetime as dt
+import re
+
+from django.core.exceptions import ValidationError
+from django.test import override_settings
+from django.utils import timezone
+
+from safecampus.notify import services
+from safecampus.notify.channels.wecom.transport import WeComTransport
+from safecampus.notify.models import Attempt, Delivery, Notification, Urgency
+from safecampus.notify.testing import HttpSink, Request, drain
+from safecampus.notify.transports import Message
+from safecampus.orgs.models import Unit
+from safecampus.test import BaseTestCase
+
+KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
+PATH = "/cgi-bin/webhook/send"
+
+
+def wecom_checker(request: Request) -> tuple[int, dict]:
+    """Answers as WeCom does: a wrong key is errcode 93000."""
+    if request.query.get("key") != KEY:
+        return 200, {"errcode": 93000, "errmsg": "invalid webhook url"}
+    return 200, {"errcode": 0, "errmsg": "ok"}
+
+
+@override_settings(NOTIFY_ALLOWED_NETWORKS=["127.0.0.0/8"], NOTIFY_BACKOFF=[0, 0, 0, 0, 0])
+class WeComSendTest(BaseTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.sink = HttpSink(handler=wecom_checker).start()
+        self.addCleanup(self.sink.stop)
+        Unit.objects.filter(pk=self.school_a.pk).update(office_contact=self.principal_a)
+
+    def channel(self, key: str = KEY):
+        return services.channel_create(
+            by=self.officer,
+            unit=self.school_a,
+            kind="wecom",
+            name="校安全群",
+            config={"key": key, "url": self.sink.url + PATH},
+        )
+
+    def notify(
+        self, channel, title="食堂检查", body="今天下午三点检查食堂。", urgency=Urgency.ROUTINE
+    ):
+        notification = services.notification_create(
+            event="test",
+            title=title,
+            body=body,
+            urgency=urgency,
+            unit=self.school_a,
+            channels=[channel],
+        )
+        return notification.deliveries.get(channel=channel)
+
+    # --- Format ---------------------------------------------------------------------
+
+    def test_url_key_and_payload(self) -> None:
+        delivery = self.notify(self.channel())
+        drain()
+        delivery.refresh_from_db()
+        self.assertEqual(delivery.status, "sent")
+        [request] = self.sink.requests
+        self.assertEqual(request.method, "POST")
+        self.assertEqual(request.path, PATH)
+        self.assertEqual(request.query, {"key": KEY})
+        self.assertTrue(request.header("Content-Type").startswith("application/json"))
+        self.assertEqual(
+            request.json,
+            {"msgtype": "text", "text": {"content": "【食堂检查】\n今天下午三点检查食堂。"}},
+        )
+        self.assertEqual(request.header("Idempotency-Key"), delivery.idempotency_key)
+
+    def test_mentions(self) -> None:
+        transport = WeComTransport({"key": KEY, "url": self.sink.url + PATH})
+        with override_settings(NOTIFY_ALLOWED_NETWORKS=["127.0.0.0/8"]):
+            transport.send(
+                Message("标题", "正文", "urgent", "k1", mention_mobiles=("13800000000",)), ""
+            )
+        self.assertEqual(
+            self.sink.requests[0].json["text"],
+            {"content": "【标题】\n正文", "mentioned_mobile_list": ["13800000000"]},
+        )
+
+    def test_content_at_most_2048_bytes(self) -> None:
+        delivery = self.notify(self.channel(), body="校" * 3000)
+        drain()
+        content = self.sink.requests[0].json["text"]["content"]
+        self.assertLessEqual(len(content.encode()), 2048)
+        self.assertGreater(len(content.encode()), 2000)
+        self.assertTrue(content.endswith("…"))
+        delivery.refresh_from_db()
+        self.assertEqual(delivery.status, "sent")
+
+    # --- Retries and failures ------------------------------------------------------------
+
+    def assert_sent_after_three_failures(self, delivery: Delivery, error: str) -> None:
+        delivery.refresh_from_db()
+        self.assertEqual(delivery.status, "sent")
+        self.assertEqual(delivery.attempts, 4)
+        tries = list(delivery.tries.order_by("pk"))
+        self.assertEqual([t.ok for t in tries], [False, False, False, True])
+        for attempt in tries[:3]:
+            self.assertIn(error, attempt.error)
+        keys = {r.header("Idempotency-Key") for r in self.sink.requests}
+        self.assertEqual(keys, {delivery.idempotency_key})
+        self.assertEqual(len(self.sink.requests), 4)
+
+    def test_500_three_times_then_delivered(self) -> None:
+        self.sink.script(500, 500, 500)
+        delivery = self.notify(self.channel())
+        drain()
+        self.assert_sent_after_three_failures(delivery, "HTTP 500")
+
+    def test_too_fast_errcode_is_retried(self) -> None:
+        busy = (200, {"errcode": 45009, "errmsg": "api freq out of limit"})
+        self.sink.script(busy, busy, busy)
+        delivery = self.notify(self.channel())
+        drain()
+        self.assert_sent_after_three_failures(delivery, "45009")
+
+    def test_an_answer_that_is_not_wecom_json_is_retried(self) -> None:
+        self.sink.script((200, "<html>gateway</html>"))
+        delivery = self.notify(self.channel())
+        drain()
+        delivery.refresh_from_db()
+        self.assertEqual((delivery.status, delivery.attempts), ("sent", 2))
+        self.assertIn("unexpected answer", delivery.tries.order_by("pk").first().error)
+
+    def test_bad_key_fails_at_once_and_tells_the_office(self) -> None:
+        delivery = self.notify(self.channel(key="WRONG-key-123"))
+        drain()
+        delivery.refresh_from_db()
+        self.assertEqual(delivery.status, "failed")
+        self.assertEqual(delivery.attempts, 1)
+        self.assertIn("93000", delivery.last_error)
+        self.assertEqual(len(self.sink.requests), 1)
+        told = Delivery.objects.get(
+            notification__event="delivery_failed", person=self.principal_a, transport="inbox"
+        )
+        self.assertIn("校安全群", told.notification.body)
+        self.assertIn("93000", told.notification.body)
+
+    # --- Configuration ------------------------------------------------------------------
+
+    def assert_refused(self, field: str, config: dict) -> str:
+        with self.assertRaises(ValidationError) as caught:
+            services.channel_create(
+                by=self.officer, unit=self.school_a, kind="wecom", name="群", config=config
+            )
+        self.assertIn(field, caught.exception.message_dict)
+        return " ".join(caught.exception.message_dict[field])
+
+    def test_bad_configuration_is_refused_with_the_reason(self) -> None:
+        self.assert_refused("key", {"key": "no spaces here!", "url": self.sink.url})
+        self.assert_refused("key", {"url": self.sink.url})
+        self.assertIn("http", self.assert_refused("url", {"key": KEY, "url": "qyapi/send"}))
+        self.assert_refused("url", {"key": KEY, "url": "ftp://127.0.0.1/send"})
+        self.assert_refused("url", {"key": KEY, "url": "https://no-such-host.invalid/send"})
+        with override_settings(NOTIFY_ALLOWED_NETWORKS=[]):
+            reason = self.assert_refused("url", {"key": KEY, "url": self.sink.url + PATH})
+        self.assertIn("private", reason)
+
+    # --- Rate limit and joining ------------------------------------------------------------
+
+    def test_routine_messages_are_joined_and_none_lost(self) -> None:
+        channel = self.channel()
+        deliveries = [
+            self.notify(channel, title=f"通知{i:02d}", body="请各班主任落实防溺水教育。" * 8)
+            for i in range(25)
+        ]
+        drain()
+        self.assertLess(len(self.sink.requests), 25)
+        self.assertGreater(len(self.sink.requests), 1)  # too long for one message
+        texts = [r.json["text"]["content"] for r in self.sink.requests]
+        for request in self.sink.requests:
+            self.assertLessEqual(len(request.json["text"]["content"].encode()), 2048)
+        items: list[str] = []
+        for text in texts:
+            # A joined text lists "1. 【title】body" items; a lone message is "【title】\nbody".
+            items += re.findall(r"\d+\. 【(通知\d\d)】", text) or re.findall(
+                r"^【(通知\d\d)】", text
+            )
+        self.assertEqual(sorted(items), [f"通知{i:02d}" for i in range(25)])
+        statuses = Delivery.objects.filter(pk__in=[d.pk for d in deliveries])
+        self.assertEqual({d.status for d in statuses}, {"sent"})
+        joined = statuses.filter(coalesced_into__isnull=False)
+        self.assertEqual(joined.count(), 25 - len(self.sink.requests))
+        self.assertEqual(Attempt.objects.filter(channel=channel).count(), len(self.sink.requests))
+
+    def test_urgent_messages_are_never_joined(self) -> None:
+        channel = self.channel()
+        urgent = [
+            self.notify(channel, title=f"紧急{i}", urgency=u)
+            for i, u in enumerate([Urgency.URGENT, Urgency.EMERGENCY, Urgency.URGENT])
+        ]
+        routine = [self.notify(channel, title=f"例行{i}") for i in range(4)]
+        drain()
+        for delivery in urgent:
+            delivery.refresh_from_db()
+            self.assertEqual(delivery.status, "sent")
+            self.assertIsNone(delivery.coalesced_into_id)
+            self.assertEqual(delivery.attempts, 1)
+        texts = [r.json["text"]["content"] for r in self.sink.requests]
+        for i in range(3):
+            [alone] = [t for t in texts if f"紧急{i}" in t]
+            self.assertNotIn("例行", alone)
+        self.assertEqual(len(self.sink.requests), 3 + 1)  # the routine ones in one message
+        self.assertEqual(
+            {d.status for d in Delivery.objects.filter(pk__in=[d.pk for d in routine])}, {"sent"}
+        )
+
+    def test_over_the_limit_nothing_is_sent_until_the_window_moves(self) -> None:
+        channel = self.channel()
+        earlier = self.notify(channel, title="更早")
+        Delivery.objects.filter(pk=earlier.pk).update(status="sent")
+        now = timezone.now()
+        oldest = now - dt.timedelta(seconds=50)
+        Attempt.objects.bulk_create(
+            Attempt(delivery=earlier, channel=channel, at=oldest + dt.timedelta(seconds=i), ok=True)
+            for i in range(20)
+        )
+        delivery = self.notify(channel, title="超限")
+        drain()
+        self.assertEqual(self.sink.requests, [])
+        delivery.refresh_from_db()
+        self.assertEqual(delivery.status, "queued")
+        self.assertEqual(delivery.attempts, 0)
+        self.assertEqual(delivery.next_attempt_at, oldest + dt.timedelta(seconds=60))
+        self.assertEqual(delivery.claim_token, "")
+        # Once the window has moved the message goes out.
+        Attempt.objects.filter(channel=channel).update(at=now - dt.timedelta(minutes=5))
+        Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=now)
+        drain()
+        delivery.refresh_from_db()
+        self.assertEqual(delivery.status, "sent")
+        self.assertEqual(Notification.objects.filter(event="delivery_failed").count(), 0)
