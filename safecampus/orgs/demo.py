@@ -123,6 +123,7 @@ def _build(rng: random.Random) -> None:
         by=officer, unit=bureau, name="机关办公楼", kind=AreaKind.OFFICE, responsible=officer
     )
 
+    groups = []
     for g, (town, streets, villages) in enumerate(GROUPS, start=1):
         group = services.unit_create(
             by=officer,
@@ -143,9 +144,46 @@ def _build(rng: random.Random) -> None:
         )
         services.unit_update(by=officer, unit=group, head=head, office_contact=head)
         services.seat_set(by=officer, unit=group, person=head, position=Position.LEADER)
+        groups.append(group)
         schools = _school_names(town, streets, villages)
         for s, (name, kind, boarding) in enumerate(schools, start=1):
             _build_school(officer, group, g, s, name, kind, boarding, ids, rng)
+    _build_messages(officer, bureau)
+
+
+def _build_messages(officer: Person, bureau: Unit) -> None:
+    """A cold-wave warning from the bureau, half acknowledged, so the pages show something;
+    demo SMS templates (real ones come from the provider's console)."""
+    from datetime import timedelta
+
+    from safecampus.notices import services as notices
+    from safecampus.notices.models import NoticeReceipt, NoticeTemplate
+    from safecampus.notify.models import SmsTemplate
+
+    SmsTemplate.objects.get_or_create(
+        event="*", defaults={"template_id": "SMS_DEMO_0001", "params": "unit,title"}
+    )
+    template = NoticeTemplate.objects.filter(name__contains="寒潮").first()
+    title = template.title if template else "关于做好寒潮天气防范工作的预警通知"
+    body = template.body if template else "各学校：近期将有寒潮天气，请做好防寒防冻工作。"
+    notice = notices.notice_send(
+        by=officer,
+        unit=bureau,
+        title=title,
+        body=body,
+        kind="warning",
+        urgency="urgent",
+        requires_ack=True,
+        ack_deadline=timezone.now() + timedelta(days=1),
+        recipient_kinds=[UnitKind.SCHOOL, UnitKind.KINDERGARTEN],
+    )
+    for i, receipt in enumerate(
+        NoticeReceipt.objects.filter(notice=notice).select_related("unit").order_by("unit__path")
+    ):
+        principal = receipt.unit.head
+        if i % 2 == 0 and principal is not None:
+            notices.notice_read(by=principal, notice=notice)
+            notices.notice_acknowledge(by=principal, receipt=receipt)
 
 
 def _school_names(
