@@ -1,0 +1,243 @@
+"""Faults: a worker killed mid-batch, a webhook that fails before it works.
+
+The kill test runs real `manage.py worker` processes against a database of its
+own (a temporary SQLite file, or a PostgreSQL database created beside the test
+database): the test database is in-memory on SQLite, and a killed process must
+not take the test's transaction with it.
+"""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from django.db import connection, connections
+from django.test import override_settings
+
+from safecampus.notify.models import Attempt, DeliveryStatus, Urgency
+from safecampus.notify.services import channel_create, notification_create
+from safecampus.notify.testing import HttpSink
+from safecampus.test import Personas, TransactionalTestCase
+from safecampus.worker.loop import Worker
+
+ROOT = Path(__file__).resolve().parents[3]
+DELIVERIES = 300
+KILL_AFTER = (60, 130, 200)  # requests the sink has seen when the worker is killed
+THREADS = 4
+
+SEED = """
+import os
+from safecampus.audit.services import acting_as
+from safecampus.notify.models import Channel
+from safecampus.notify.services import notification_create
+from safecampus.orgs.models import Unit, UnitKind
+url = os.environ["SINK_URL"]
+with acting_as("fault test"):
+    unit = Unit.objects.add_root(instance=Unit(code="F", name="F", kind=UnitKind.SCHOOL))
+    channels = Channel.objects.bulk_create(
+        Channel(unit=unit, kind="webhook", name=f"hook {i}",
+                config={"url": f"{url}/hook/{i}", "secret": ""})
+        for i in range(int(os.environ["DELIVERIES"]))
+    )
+    notification_create(event="test", title="fault test", body="killed and back",
+                        urgency="urgent", unit=unit, channels=channels)
+"""
+
+
+class ScratchDatabase:
+    """A database for subprocesses: a SQLite file in a temp VAR_DIR, or a fresh
+    PostgreSQL database on the test server."""
+
+    def __init__(self) -> None:
+        self.dir = tempfile.TemporaryDirectory(prefix="safecampus-faults-")
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+        self.env.pop("DATABASE_URL", None)
+        self.env.update(
+            {
+                "VAR_DIR": self.dir.name,
+                "SAFECAMPUS_TESTING": "1",
+                "NOTIFY_ALLOWED_NETWORKS": "127.0.0.0/8",
+            }
+        )
+        self.postgres = connection.vendor == "postgresql"
+        if self.postgres:
+            s = connection.settings_dict
+            self.name = f"faults_{uuid.uuid4().hex[:12]}"
+            self._pg = {
+                "host": s["HOST"] or "localhost",
+                "port": s["PORT"] or 5432,
+                "user": s["USER"],
+                "password": s["PASSWORD"] or None,
+            }
+            self._admin("CREATE DATABASE {}")
+            password = f":{s['PASSWORD']}" if s["PASSWORD"] else ""
+            self.env["DATABASE_URL"] = (
+                f"postgres://{s['USER']}{password}@{self._pg['host']}:{self._pg['port']}/{self.name}"
+            )
+
+    def _admin(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(dbname="postgres", autocommit=True, **self._pg) as conn:
+            conn.execute(sql.format(self.name))
+
+    def manage(self, *args: str) -> list[str]:
+        # No system checks: they import every URLconf, which a worker does not need.
+        checks = [] if args[0] == "shell" else ["--skip-checks"]
+        return [sys.executable, "manage.py", *args, *checks]
+
+    def run(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # noqa: S603
+            self.manage(*args),
+            cwd=ROOT,
+            env={**self.env, **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        if self.postgres:
+            import psycopg
+
+            with psycopg.connect(dbname=self.name, **self._pg) as conn:
+                return conn.execute(sql).fetchall()
+        with sqlite3.connect(Path(self.dir.name) / "safecampus.sqlite3", timeout=20) as conn:
+            return conn.execute(sql).fetchall()
+
+    def close(self) -> None:
+        if self.postgres:
+            self._admin("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+        self.dir.cleanup()
+
+
+class KilledWorkerTests(TransactionalTestCase):
+    def setUp(self) -> None:
+        self.db = ScratchDatabase()
+        self.addCleanup(self.db.close)
+        # Slow enough that a batch has a middle to be killed in.
+        self.sink = HttpSink(delay=0.015).start()
+        self.addCleanup(self.sink.stop)
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.addCleanup(self.stop_workers)
+        self.db.run("migrate", "-v0")
+        self.db.run("shell", "-c", SEED, SINK_URL=self.sink.url, DELIVERIES=str(DELIVERIES))
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        log = open(Path(self.db.dir.name) / f"worker{len(self.processes)}.log", "wb")  # noqa: SIM115
+        self.addCleanup(log.close)
+        args = ["worker", "--lease", "2", "--poll", "0.1", "--threads", str(THREADS)]
+        process = subprocess.Popen(  # noqa: S603
+            self.db.manage(*args), cwd=ROOT, env=self.db.env, stdout=log, stderr=log
+        )
+        self.processes.append(process)
+        return process
+
+    def stop_workers(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+    def worker_logs(self) -> str:
+        return "\n".join(
+            p.read_text(errors="replace")[-2000:] for p in Path(self.db.dir.name).glob("*.log")
+        )
+
+    def queued(self) -> int:
+        return self.db.query(
+            f"SELECT count(*) FROM notify_delivery WHERE status = '{DeliveryStatus.QUEUED}'"  # noqa: S608
+        )[0][0]
+
+    def test_killed_three_times_mid_batch_every_message_arrives_repeats_keep_their_key(self):
+        began = time.monotonic()
+        for threshold in KILL_AFTER:
+            process = self.start_worker()
+            arrived = self.sink.wait_for(threshold, timeout=20)
+            self.assertTrue(arrived, f"worker stalled before {threshold}:\n{self.worker_logs()}")
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=10)
+            self.assertEqual(process.returncode, -signal.SIGKILL)
+        self.start_worker()
+        deadline = time.monotonic() + 40
+        while self.queued() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.assertEqual(self.queued(), 0, f"deliveries still queued:\n{self.worker_logs()}")
+
+        keys: dict[str, set[str]] = defaultdict(set)
+        for request in self.sink.requests:
+            keys[request.path].add(request.header("Idempotency-Key"))
+        rows = self.db.query(
+            "SELECT c.name, d.idempotency_key, d.status FROM notify_delivery d "
+            "JOIN notify_channel c ON c.id = d.channel_id"
+        )
+        self.assertEqual(len(rows), DELIVERIES)
+        self.assertEqual({status for _, _, status in rows}, {DeliveryStatus.SENT})
+        # Every delivery arrived at least once, every copy with the delivery's one key.
+        expected = {f"/hook/{name.split()[-1]}": {key} for name, key, _ in rows}
+        self.assertEqual(dict(keys), expected)
+
+        repeats = len(self.sink.requests) - DELIVERIES
+        print(
+            f"\nkilled worker ×{len(KILL_AFTER)} ({connection.vendor}): {DELIVERIES} deliveries, "
+            f"{len(self.sink.requests)} requests received, {repeats} repeats "
+            f"(same Idempotency-Key), {time.monotonic() - began:.1f} s"
+        )
+        # A repeat is a send whose result died with the worker. The worker lets sending
+        # run at most 2 × threads ahead of recording, so each kill costs at most that.
+        self.assertLessEqual(repeats, len(KILL_AFTER) * (2 * THREADS + 1))
+
+
+@override_settings(NOTIFY_ALLOWED_NETWORKS=["127.0.0.0/8"], NOTIFY_BACKOFF=[0, 0, 0, 0, 0])
+class FailingWebhookTests(Personas, TransactionalTestCase):
+    def test_three_500s_then_200_is_delivered_with_three_failed_attempts(self):
+        self.build_district()
+        worker = Worker(threads=1)
+        self.addCleanup(worker.pool.shutdown)
+        self.addCleanup(lambda: worker.pool.submit(connections.close_all).result())
+        with HttpSink(responses=[500, 500, 500]) as sink:
+            channel = channel_create(
+                by=self.officer,
+                unit=self.school_a,
+                kind="webhook",
+                name="总值班",
+                config={"url": f"{sink.url}/hook"},
+            )
+            notification = notification_create(
+                event="test",
+                title="设备故障",
+                body="webhook down",
+                urgency=Urgency.URGENT,
+                unit=self.school_a,
+                channels=[channel],
+            )
+            delivery = notification.deliveries.get()
+            statuses = []
+            for _ in range(4):
+                worker.tick()
+                delivery.refresh_from_db()
+                statuses.append(delivery.status)
+
+        self.assertEqual(statuses, ["queued", "queued", "queued", "sent"])
+        self.assertEqual(delivery.attempts, 4)
+        self.assertEqual(delivery.last_error, "")
+        tries = list(Attempt.objects.filter(delivery=delivery).order_by("pk"))
+        self.assertEqual([t.ok for t in tries], [False, False, False, True])
+        for failed in tries[:3]:
+            self.assertTrue(failed.error.startswith("HTTP 500"), failed.error)
+        self.assertEqual(len(sink.requests), 4)
+        self.assertEqual(
+            {r.header("Idempotency-Key") for r in sink.requests}, {delivery.idempotency_key}
+        )
