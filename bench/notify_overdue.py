@@ -6,7 +6,7 @@ JSON webhook channel pointing at a local HTTP sink (safecampus.notify.testing
 .HttpSink). 1,000 Timers come due at the same instant T; their handler (the
 way an app registers one, @on_timer) writes one notification to the unit's
 webhook in the timer's transaction. The real Worker loop (run_in_thread with
-the `worker` command's defaults: batch 200, poll 0.5 s, 8 send threads) is
+the `worker` command's defaults: batch 200, poll 0.25 s, 8 send threads) is
 started just before T.
 
 Prints the delay from T to the first and to the last delivery the sink
@@ -164,7 +164,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=8, help="the worker's --threads")
     parser.add_argument("--batch", type=int, default=200, help="the worker's --batch")
-    parser.add_argument("--poll", type=float, default=0.5, help="the worker's --poll")
+    parser.add_argument("--poll", type=float, default=0.25, help="the worker's --poll")
     args = parser.parse_args()
     n = args.n
 

@@ -5,11 +5,14 @@ count. Over the limit a message waits for the window to move; it is never droppe
 """
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
 
+from django.db.models import Count
 from django.utils import timezone
 
 from .models import Attempt, Channel
-from .transports import Transport
+from .transports import Transport, transport_class
 
 
 def allowance(channel: Channel, transport: type[Transport]) -> tuple[int, dt.datetime]:
@@ -26,3 +29,32 @@ def allowance(channel: Channel, transport: type[Transport]) -> tuple[int, dt.dat
             retry_at = max(retry_at, oldest + dt.timedelta(seconds=seconds))
         remaining = min(remaining, left)
     return remaining, retry_at
+
+
+def allowances(channels: Iterable[Channel]) -> dict[int, tuple[int, dt.datetime]]:
+    """allowance() for many channels: one grouped count per window length; the
+    detailed look only for a channel that is at its limit."""
+    now = timezone.now()
+    channels = list(channels)
+    windows: dict[int, list[Channel]] = defaultdict(list)
+    for channel in channels:
+        for _limit, seconds in transport_class(channel.kind).rate_limits:
+            windows[seconds].append(channel)
+    counts: dict[tuple[int, int], int] = {}
+    for seconds, members in windows.items():
+        rows = (
+            Attempt.objects.filter(channel__in=members, at__gt=now - dt.timedelta(seconds=seconds))
+            .values("channel_id")
+            .annotate(n=Count("id"))
+        )
+        for row in rows:
+            counts[(row["channel_id"], seconds)] = row["n"]
+    result: dict[int, tuple[int, dt.datetime]] = {}
+    for channel in channels:
+        cls = transport_class(channel.kind)
+        left = min(
+            (limit - counts.get((channel.pk, seconds), 0) for limit, seconds in cls.rate_limits),
+            default=10**6,
+        )
+        result[channel.pk] = allowance(channel, cls) if left <= 0 else (left, now)
+    return result

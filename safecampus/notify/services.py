@@ -234,8 +234,12 @@ def delivery_record(
     duration_ms: int = 0,
     worker: str = "",
     claim_token: str = "",
+    joined: bool = True,
 ) -> str:
     """Record one try; decide what comes next. Returns the new status.
+
+    joined=False: the caller knows no other message was joined into this one
+    (saves a query a delivery in the worker).
 
     Only the holder of the claim may record: a worker whose lease ran out and
     whose delivery another worker took over records nothing. One conditional
@@ -269,12 +273,15 @@ def delivery_record(
         duration_ms=duration_ms,
         worker=worker[:100],
     )
-    joined = Delivery.objects.filter(coalesced_into=delivery)
+    others = Delivery.objects.filter(coalesced_into=delivery)
     if ok:
-        joined.update(status=DeliveryStatus.SENT, sent_at=now, claim_token="", claimed_until=None)
+        if joined:
+            others.update(
+                status=DeliveryStatus.SENT, sent_at=now, claim_token="", claimed_until=None
+            )
     elif wait is not None:
         # Messages joined into this one wait and retry on their own.
-        joined.update(
+        others.update(
             coalesced_into=None,
             next_attempt_at=delivery.next_attempt_at,
             claim_token="",

@@ -74,13 +74,20 @@ class Transport:
         raise TransportError(f"{self.kind} cannot send", permanent=True)
 
 
-def allowed_networks() -> list[str]:
+_allowed_db: list[str] = []
+
+
+def allowed_networks(*, refresh: bool = False) -> list[str]:
+    """Private ranges webhooks may reach: the setting, and the administrator's list.
+
+    The worker refreshes the list once per round (main thread); send threads and
+    the HTTP helper read that copy and touch no database.
+    """
     from .models import AllowedNetwork
 
-    return [
-        *settings.NOTIFY_ALLOWED_NETWORKS,
-        *AllowedNetwork.objects.values_list("cidr", flat=True),
-    ]
+    if refresh:
+        _allowed_db[:] = AllowedNetwork.objects.values_list("cidr", flat=True)
+    return [*settings.NOTIFY_ALLOWED_NETWORKS, *_allowed_db]
 
 
 def post(url: str, payload: Any, *, headers: dict[str, str] | None = None) -> http.Response:
@@ -122,7 +129,7 @@ def validate_url(url: Any, field_name: str = "url") -> str:
     try:
         _scheme, host, port, _path = http.check_url(url)
         if host not in VENDOR_HOSTS:  # a vendor's own public host needs no lookup here
-            http.resolve_checked(host, port, allowed_networks())
+            http.resolve_checked(host, port, allowed_networks(refresh=True))
     except ValueError as exc:
         raise ValidationError(
             {field_name: _("Not a usable URL: %(reason)s.") % {"reason": exc}}

@@ -36,7 +36,12 @@ from safecampus.audit.services import acting_as
 from safecampus.notify import ratelimit
 from safecampus.notify.models import Delivery, DeliveryStatus, SmsTemplate, Transport, Urgency
 from safecampus.notify.services import delivery_record
-from safecampus.notify.transports import Message, TransportError, transport_class
+from safecampus.notify.transports import (
+    Message,
+    TransportError,
+    allowed_networks,
+    transport_class,
+)
 
 from .models import Heartbeat, Timer
 from .timers import HANDLERS
@@ -44,6 +49,8 @@ from .timers import HANDLERS
 log = logging.getLogger("safecampus.worker")
 
 TIMER_MAX_ATTEMPTS = 5
+# Timers fired before the next round of deliveries: small, so messages flow early.
+TIMER_BATCH = 100
 
 
 def _unclaimed(now: dt.datetime) -> Q:
@@ -124,7 +131,7 @@ class Worker:
         *,
         name: str | None = None,
         batch: int = 200,
-        poll: float = 0.5,
+        poll: float = 0.25,
         threads: int = 8,
         lease: float | None = None,
     ) -> None:
@@ -137,6 +144,8 @@ class Worker:
         self.handled = 0
         self.started_at = timezone.now()
         self._last_beat = 0.0
+        # Deliveries of this round that carry others joined into them.
+        self._carriers: set[int] = set()
 
     # --- The loop ------------------------------------------------------------------
 
@@ -184,10 +193,14 @@ class Worker:
             "due_at",
             token=token,
             lease=self.lease,
-            batch=self.batch,
+            batch=min(self.batch, TIMER_BATCH),
         )
-        for timer in timers:
-            self._fire(timer, token)
+        # One commit for the batch, a savepoint for each timer: a failing handler
+        # rolls back alone; a crash rolls back the "fired" marks with what the
+        # handlers wrote, so every timer still fires exactly once.
+        with transaction.atomic():
+            for timer in timers:
+                self._fire(timer, token)
         return len(timers)
 
     def _fire(self, timer: Timer, token: str) -> None:
@@ -230,6 +243,7 @@ class Worker:
 
     def deliver(self) -> int:
         token = uuid.uuid4().hex
+        allowed_networks(refresh=True)  # read here, once, not by every send thread
         due = Q(status=DeliveryStatus.QUEUED, next_attempt_at__lte=timezone.now())
         rows = claim(
             Delivery, due, "next_attempt_at", token=token, lease=self.lease, batch=self.batch
@@ -241,32 +255,47 @@ class Worker:
             .select_related("notification", "channel", "notification__unit")
             .order_by("next_attempt_at", "pk")
         )
+        self._carriers.clear()
         jobs = self._plan(rows, token)
         # Record each result as soon as it is in (a slow robot does not hold back the
         # others), and let sending run at most two per thread ahead of recording: a
         # worker killed mid-batch sends again only what it had sent but not yet
         # recorded, a handful rather than the rest of its batch.
+        # Results are written a few at a time in one transaction (one commit, not one
+        # each); a worker killed meanwhile resends at most those few, same key.
         pending: set[Future[Outcome]] = set()
+        finished: list[Outcome] = []
         for job in jobs:
             pending.add(self.pool.submit(self._send, *job))
             if len(pending) >= 2 * self.threads:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    self._record(future.result())
+                finished.extend(future.result() for future in done)
+                if len(finished) >= self.threads:
+                    self._record(finished)
         for future in as_completed(pending):
-            self._record(future.result())
+            finished.append(future.result())
+            if len(finished) >= self.threads:
+                self._record(finished)
+        self._record(finished)
         return len(rows)
 
-    def _record(self, outcome: Outcome) -> None:
-        delivery_record(
-            delivery=outcome.delivery,
-            ok=outcome.ok,
-            error=outcome.error,
-            permanent=outcome.permanent,
-            duration_ms=outcome.duration_ms,
-            worker=self.name,
-            claim_token=outcome.token,
-        )
+    def _record(self, outcomes: list[Outcome]) -> None:
+        """Write these results in one transaction, then forget them."""
+        if not outcomes:
+            return
+        with transaction.atomic():
+            for outcome in outcomes:
+                delivery_record(
+                    delivery=outcome.delivery,
+                    ok=outcome.ok,
+                    error=outcome.error,
+                    permanent=outcome.permanent,
+                    duration_ms=outcome.duration_ms,
+                    worker=self.name,
+                    claim_token=outcome.token,
+                    joined=outcome.delivery.pk in self._carriers,
+                )
+        outcomes.clear()
 
     def _plan(self, rows: list[Delivery], token: str) -> list[tuple[Delivery, Message, str]]:
         """What to send now: inbox rows need nothing; robots within their rate limits,
@@ -278,18 +307,20 @@ class Worker:
                 by_channel[row.channel_id].append(row)
             else:
                 jobs.append((row, build_message(row), token))
+        channels = {group[0].channel for group in by_channel.values()}
+        limits = ratelimit.allowances(channels)
         for group in by_channel.values():
-            jobs.extend(self._plan_channel(group, token))
+            jobs.extend(self._plan_channel(group, token, limits[group[0].channel_id]))
         return jobs
 
     def _plan_channel(
-        self, group: list[Delivery], token: str
+        self, group: list[Delivery], token: str, limit: tuple[int, dt.datetime]
     ) -> list[tuple[Delivery, Message, str]]:
         """Within the robot's rate limit: urgent messages one by one, first; routine
         ones joined into one message where the robot takes that. The rest waits."""
         channel = group[0].channel
         cls = transport_class(channel.kind)
-        allowance, retry_at = ratelimit.allowance(channel, cls)
+        allowance, retry_at = limit
         # Urgent messages, and those awaiting acknowledgement (each has its own
         # link), go one by one; routine ones may be joined.
         alone = [
@@ -321,6 +352,8 @@ class Worker:
             )
             title = _("%(n)d messages") % {"n": len(joined)} if len(joined) > 1 else None
             jobs.append((carrier, build_message(carrier, body=body, title=title), token))
+            if len(joined) > 1:
+                self._carriers.add(carrier.pk)
             planned |= {d.pk for d in joined}
             allowance -= 1
         else:

@@ -24,7 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="one pass, then exit")
         parser.add_argument("--threads", type=int, default=8)
         parser.add_argument("--batch", type=int, default=200)
-        parser.add_argument("--poll", type=float, default=0.5, help="seconds between polls")
+        parser.add_argument("--poll", type=float, default=0.25, help="seconds between polls")
         parser.add_argument(
             "--lease",
             type=float,
