@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -290,6 +290,46 @@ def delivery_record(
     else:
         _after_failure(delivery, now)
     return status
+
+
+def deliveries_sent(
+    *, deliveries: Sequence[tuple[Delivery, int]], worker: str = "", claim_token: str
+) -> int:
+    """Record many successful first-hand sends at once: (delivery, duration_ms) pairs.
+
+    The worker's fast path: three queries for the lot instead of three a delivery.
+    Rows whose claim was lost (another worker took over) are left alone.
+    """
+    if not deliveries:
+        return 0
+    now = timezone.now()
+    ids = [d.pk for d, _ms in deliveries]
+    held = set(
+        Delivery.objects.filter(pk__in=ids, claim_token=claim_token).values_list("pk", flat=True)
+    )
+    Delivery.objects.filter(pk__in=held, claim_token=claim_token).update(
+        status=DeliveryStatus.SENT,
+        sent_at=now,
+        last_error="",
+        claim_token="",
+        claimed_until=None,
+        attempts=models.F("attempts") + 1,
+    )
+    Attempt.objects.bulk_create(
+        [
+            Attempt(
+                delivery=d,
+                channel_id=d.channel_id,
+                at=now,
+                ok=True,
+                duration_ms=ms,
+                worker=worker[:100],
+            )
+            for d, ms in deliveries
+            if d.pk in held
+        ]
+    )
+    return len(held)
 
 
 def _after_failure(delivery: Delivery, now: dt.datetime) -> None:

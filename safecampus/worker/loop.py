@@ -35,7 +35,7 @@ from django.utils.translation import gettext as _
 from safecampus.audit.services import acting_as
 from safecampus.notify import ratelimit
 from safecampus.notify.models import Delivery, DeliveryStatus, SmsTemplate, Transport, Urgency
-from safecampus.notify.services import delivery_record
+from safecampus.notify.services import deliveries_sent, delivery_record
 from safecampus.notify.transports import (
     Message,
     TransportError,
@@ -283,8 +283,16 @@ class Worker:
         """Write these results in one transaction, then forget them."""
         if not outcomes:
             return
+        plain = [o for o in outcomes if o.ok and o.delivery.pk not in self._carriers]
         with transaction.atomic():
+            by_token: dict[str, list[tuple[Delivery, int]]] = defaultdict(list)
+            for outcome in plain:
+                by_token[outcome.token].append((outcome.delivery, outcome.duration_ms))
+            for token, sent in by_token.items():
+                deliveries_sent(deliveries=sent, worker=self.name, claim_token=token)
             for outcome in outcomes:
+                if outcome.ok and outcome.delivery.pk not in self._carriers:
+                    continue  # recorded above
                 delivery_record(
                     delivery=outcome.delivery,
                     ok=outcome.ok,
