@@ -2,6 +2,7 @@
 
 from ninja import NinjaAPI
 
+from safecampus.notices.api import router as notices_router
 from safecampus.notify.api import router as notify_router
 from safecampus.orgs.api import auth_router
 from safecampus.orgs.api import router as orgs_router
@@ -23,3 +24,4 @@ errors.install(api)
 api.add_router("/auth", auth_router)
 api.add_router("/", orgs_router)
 api.add_router("/", notify_router)
+api.add_router("/", notices_router)
