@@ -51,6 +51,8 @@ messages: $(VENV)/.installed
 
 bench: $(VENV)/.installed-test
 	$(PY) bench/orgs_subtree.py
+	$(PY) bench/notify_overdue.py
+	$(PY) bench/notify_fanout.py
 
 clean:
 	rm -rf $(VENV) var/static
