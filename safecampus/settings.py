@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "safecampus.notify",
     "safecampus.notices",
     "safecampus.worker",
+    "safecampus.reports",
     "safecampus.dashboards",
     "safecampus.api",
 ]

@@ -16,7 +16,7 @@ from django.db import connection
 from django.test import Client, TestCase, TransactionTestCase
 from django.utils import timezone
 
-from safecampus.audit import triggers
+from safecampus.lib import appendonly
 from safecampus.orgs.models import (
     AdminRole,
     Area,
@@ -103,11 +103,14 @@ class BaseTestCase(Personas, TestCase):
 @contextmanager
 def audit_triggers_dropped() -> Any:
     """Drop the append-only triggers, as a database administrator could, then put them back."""
-    triggers.remove(connection)
+    tables = appendonly.installed_tables(connection)
+    for table in tables:
+        appendonly.remove(connection, table)
     try:
         yield
     finally:
-        triggers.install(connection)
+        for table in tables:
+            appendonly.install(connection, table)
 
 
 class TransactionalTestCase(TransactionTestCase):

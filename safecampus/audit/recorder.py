@@ -14,10 +14,20 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from .services import audit_record, jsonable
 
 # Apps whose models are audited. Later apps add their label here.
-AUDITED_APPS = {"orgs", "notify", "notices"}
+AUDITED_APPS = {"orgs", "notify", "notices", "reports"}
 # The outbox and the worker's bookkeeping change on every send: their history is
 # the Attempt rows, not the audit trail.
-SKIPPED_MODELS = {"notify.notification", "notify.delivery", "notify.attempt"}
+SKIPPED_MODELS = {
+    "notify.notification",
+    "notify.delivery",
+    "notify.attempt",
+    # Reports get their own receipt entry (reports.services.report_submit); statuses and
+    # counters are derived from them.
+    "reports.dailyreport",
+    "reports.reportstatus",
+    "reports.reportrollup",
+    "reports.calendarday",
+}
 # Never written into the trail: secrets, and bookkeeping that changes on every login.
 SKIPPED_FIELDS = {"password", "last_login", "key_hash", "last_used_at", "config"}
 

@@ -1,0 +1,211 @@
+"""Daily reports and zero reports (日报告, 零报告), with cascading deadlines.
+
+A ReportSchedule says which units report on which days, and by when at each
+level of the tree. Each scheduled unit-day has one ReportStatus row (on time,
+late, missing, exempt, not yet due), kept up to date as reports arrive and
+deadlines pass, and rolled up per ancestor (ReportRollup) for dashboards and
+trends. A DailyReport is never changed: a correction is a new version; the
+database refuses UPDATE and DELETE (reports/triggers.py).
+"""
+
+import datetime as dt
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from safecampus.orgs.models import Person, Unit, UnitKind
+
+
+class CalendarDay(models.Model):
+    """The Chinese working calendar: holidays and make-up workdays (调休), editable."""
+
+    date = models.DateField(_("date"), primary_key=True)
+    is_workday = models.BooleanField(_("working day"))
+    name = models.CharField(_("name"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"
+
+
+class Frequency(models.TextChoices):
+    DAILY = "daily", _("Every day")
+    WORKDAYS = "workdays", _("Working days")
+    WEEKS = "weeks", _("Every N weeks")
+
+
+class Level(models.TextChoices):
+    """Deadline levels, lowest first: a parent's deadline is never before its children's."""
+
+    DEPARTMENT = "department", _("Departments and areas")
+    SCHOOL = "school", _("Schools and kindergartens")
+    GROUP = "group", _("Township groups")
+    BUREAU = "bureau", _("Bureau office")
+
+
+LEVEL_OF_KIND = {
+    UnitKind.DEPARTMENT: Level.DEPARTMENT,
+    UnitKind.SCHOOL: Level.SCHOOL,
+    UnitKind.KINDERGARTEN: Level.SCHOOL,
+    UnitKind.GROUP: Level.GROUP,
+    UnitKind.BUREAU: Level.BUREAU,
+}
+LEVEL_ORDER = [Level.DEPARTMENT, Level.SCHOOL, Level.GROUP, Level.BUREAU]
+
+
+class ReportSchedule(models.Model):
+    name = models.CharField(_("name"), max_length=100)
+    root = models.ForeignKey(
+        Unit,
+        verbose_name=_("units under"),
+        on_delete=models.PROTECT,
+        related_name="report_schedules",
+    )
+    frequency = models.CharField(
+        _("days"), max_length=10, choices=Frequency.choices, default=Frequency.DAILY
+    )
+    every_weeks = models.PositiveSmallIntegerField(_("every N weeks"), default=1)
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(_("until"), null=True, blank=True)
+    deadline_department = models.TimeField(_("departments and areas by"), default=dt.time(11, 0))
+    deadline_school = models.TimeField(_("schools by"), default=dt.time(13, 30))
+    deadline_group = models.TimeField(_("township groups by"), default=dt.time(14, 0))
+    deadline_bureau = models.TimeField(_("bureau office by"), default=dt.time(14, 0))
+    remind_minutes = models.PositiveSmallIntegerField(_("remind minutes before"), default=30)
+    created_by = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("reporting schedule")
+        verbose_name_plural = _("reporting schedules")
+        ordering = ["-starts_on", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def deadline(self, level: str) -> dt.time:
+        return getattr(self, f"deadline_{level}")
+
+
+class ReportExemption(models.Model):
+    """A day a unit is closed (holiday, closure): counts neither as missing nor as reported."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="report_exemptions")
+    date = models.DateField(_("date"))
+    reason = models.CharField(_("reason"), max_length=200)
+    created_by = models.ForeignKey(Person, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("exemption")
+        verbose_name_plural = _("exemptions")
+        constraints = [models.UniqueConstraint(fields=["unit", "date"], name="exemption_one_a_day")]
+
+    def __str__(self) -> str:
+        return f"{self.unit} {self.date}: {self.reason}"
+
+
+class DailyReport(models.Model):
+    """One version of a unit's report for a day. Never updated, never deleted."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="daily_reports")
+    date = models.DateField(_("date"))
+    version = models.PositiveSmallIntegerField(_("version"), default=1)
+    schedule = models.ForeignKey(ReportSchedule, on_delete=models.PROTECT, related_name="+")
+    zero = models.BooleanField(_("zero report"))
+    # [{"what": …, "measures": …, "incident_id": null, "hazard_id": null}]
+    items = models.JSONField(_("items"), default=list, blank=True)
+    reason = models.CharField(_("reason for the correction"), max_length=500, blank=True)
+    # The children's statuses when this unit reported (its roll-up).
+    children = models.JSONField(_("units below"), default=dict, blank=True)
+    submitted_by = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    submitted_at = models.DateTimeField(_("received at"))
+    due_at = models.DateTimeField(_("due at"))
+    late_seconds = models.PositiveIntegerField(_("late by (s)"), default=0)
+    audit_seq = models.BigIntegerField(_("receipt number"))
+    audit_hash = models.CharField(_("receipt hash"), max_length=64)
+
+    class Meta:
+        verbose_name = _("daily report")
+        verbose_name_plural = _("daily reports")
+        ordering = ["-date", "unit_id", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "date", "version"], name="report_one_version"),
+        ]
+        indexes = [
+            # The register: a period for a subtree.
+            models.Index(fields=["date", "unit"], name="report_date_unit_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit} {self.date} v{self.version}"
+
+    @property
+    def is_late(self) -> bool:
+        return self.late_seconds > 0
+
+
+class Status(models.TextChoices):
+    NOT_DUE = "not_due", _("Not yet due")
+    ON_TIME = "on_time", _("On time")
+    LATE = "late", _("Late")
+    MISSING = "missing", _("Missing")
+    EXEMPT = "exempt", _("Exempt")
+
+
+class ReportStatus(models.Model):
+    """Where one unit stands on one reporting day. `path` is the unit's, copied, so
+    "one day under X grouped by child" is one index range scan."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+")
+    date = models.DateField()
+    path = models.CharField(max_length=255)
+    schedule = models.ForeignKey(ReportSchedule, on_delete=models.CASCADE, related_name="+")
+    level = models.CharField(max_length=12, choices=Level.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NOT_DUE)
+    due_at = models.DateTimeField()
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    report = models.ForeignKey(
+        DailyReport, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["unit", "date"], name="status_one_a_day")]
+        indexes = [
+            # reports.selectors.day_counts: one date under a unit, grouped by child.
+            models.Index(fields=["date", "path"], name="status_date_path_idx"),
+            # The calendar of one unit.
+            models.Index(fields=["unit", "date"], name="status_unit_date_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} {self.date} {self.status}"
+
+
+# Counters per unit (its whole subtree) and day, for dashboards and trends.
+ROLLUP_DEPTH = 3
+
+
+class ReportRollup(models.Model):
+    """Counts of statuses over a unit's subtree on a day, for units down to
+    ROLLUP_DEPTH: a 365-day trend reads 365 rows, not millions."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+")
+    date = models.DateField()
+    not_due = models.IntegerField(default=0)
+    on_time = models.IntegerField(default=0)
+    late = models.IntegerField(default=0)
+    missing = models.IntegerField(default=0)
+    exempt = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["unit", "date"], name="rollup_one_a_day")]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} {self.date}"

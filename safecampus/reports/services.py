@@ -1,0 +1,519 @@
+"""Schedules, submitting reports and corrections, exemptions, and what deadlines do."""
+
+import datetime as dt
+from collections import Counter, defaultdict
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Length
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from safecampus.audit.services import audit_record
+from safecampus.lib.calendar import default_is_workday, official_days
+from safecampus.notify.models import Urgency
+from safecampus.notify.services import notification_create, office_people
+from safecampus.orgs import access
+from safecampus.orgs.models import Membership, Person, Role, Unit
+from safecampus.worker.timers import timer_schedule
+
+from .models import (
+    LEVEL_OF_KIND,
+    LEVEL_ORDER,
+    ROLLUP_DEPTH,
+    CalendarDay,
+    DailyReport,
+    Frequency,
+    ReportExemption,
+    ReportRollup,
+    ReportSchedule,
+    ReportStatus,
+    Status,
+)
+
+# Who may submit a unit's report: its managers, and these roles in the unit itself.
+REPORTER_ROLES = {
+    Role.SAFETY_OFFICER,
+    Role.DUTY_STAFF,
+    Role.PRINCIPAL,
+    Role.GROUP_HEAD,
+    Role.SAFETY_OFFICE,
+    Role.BUREAU_LEADER,
+}
+STATUS_FIELDS = [s.value for s in Status]
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise PermissionDenied(_("You may not do this here."))
+
+
+def can_report(user: Any, unit: Unit) -> bool:
+    if access.can_manage(user, unit):
+        return True
+    return Membership.objects.filter(person=user, unit=unit, role__in=REPORTER_ROLES).exists()
+
+
+# --- The calendar -----------------------------------------------------------------
+
+
+@transaction.atomic
+def calendar_seed(years: list[int]) -> int:
+    """Write the official holidays and make-up workdays; rows already there are kept
+    (an administrator's correction wins)."""
+    rows = [
+        CalendarDay(date=day, is_workday=work, name=name[:100])
+        for day, (work, name) in official_days(years).items()
+    ]
+    CalendarDay.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def is_workday(day: dt.date) -> bool:
+    row = CalendarDay.objects.filter(date=day).values_list("is_workday", flat=True).first()
+    return default_is_workday(day) if row is None else row
+
+
+# --- Schedules ---------------------------------------------------------------------
+
+
+def reports_on(schedule: ReportSchedule, day: dt.date) -> bool:
+    if day < schedule.starts_on or (schedule.ends_on and day > schedule.ends_on):
+        return False
+    if schedule.frequency == Frequency.WORKDAYS:
+        return is_workday(day)
+    if schedule.frequency == Frequency.WEEKS:
+        return (day - schedule.starts_on).days % (7 * max(schedule.every_weeks, 1)) == 0
+    return True
+
+
+def schedule_for(unit: Unit, day: dt.date) -> ReportSchedule | None:
+    """The schedule a unit reports under on a day (the oldest that covers it)."""
+    paths = [unit.path[:i] for i in range(Unit.steplen, len(unit.path) + 1, Unit.steplen)]
+    candidates = (
+        ReportSchedule.objects.filter(root__path__in=paths, starts_on__lte=day)
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=day))
+        .order_by("pk")
+    )
+    return next((s for s in candidates if reports_on(s, day)), None)
+
+
+def due_at(schedule: ReportSchedule, level: str, day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, schedule.deadline(level)))
+
+
+def _check_deadlines(fields: dict[str, dt.time]) -> None:
+    times = [fields[f"deadline_{level}"] for level in LEVEL_ORDER]
+    for lower, upper, level in zip(times, times[1:], LEVEL_ORDER[1:], strict=False):
+        if upper < lower:
+            raise ValidationError(
+                {
+                    f"deadline_{level}": _(
+                        "A level's deadline cannot be before the deadline of the units below it."
+                    )
+                }
+            )
+
+
+@transaction.atomic
+def schedule_create(
+    *,
+    by: Person,
+    root: Unit,
+    name: str,
+    starts_on: dt.date,
+    ends_on: dt.date | None = None,
+    frequency: str = Frequency.DAILY,
+    every_weeks: int = 1,
+    **deadlines: dt.time,
+) -> ReportSchedule:
+    _require(access.can_manage(by, root))
+    schedule = ReportSchedule(
+        root=root,
+        name=name.strip(),
+        starts_on=starts_on,
+        ends_on=ends_on,
+        frequency=frequency,
+        every_weeks=every_weeks,
+        created_by=by,
+    )
+    for key, value in deadlines.items():
+        if not key.startswith("deadline_"):
+            raise ValidationError({key: _("Unknown field.")})
+        setattr(schedule, key, value)
+    _check_deadlines({f"deadline_{lv}": schedule.deadline(lv) for lv in LEVEL_ORDER})
+    if ends_on and ends_on < starts_on:
+        raise ValidationError({"ends_on": _("The end is before the start.")})
+    if frequency == Frequency.WEEKS and not 1 <= every_weeks <= 52:
+        raise ValidationError({"every_weeks": _("Between 1 and 52.")})
+    schedule.full_clean(exclude=["created_by"])
+    schedule.save()
+    first = max(starts_on, timezone.localdate())
+    _schedule_open(schedule, first)
+    return schedule
+
+
+def _next_day(schedule: ReportSchedule, day: dt.date) -> dt.date | None:
+    for offset in range(1, 400):
+        candidate = day + dt.timedelta(days=offset)
+        if schedule.ends_on and candidate > schedule.ends_on:
+            return None
+        if reports_on(schedule, candidate):
+            return candidate
+    return None
+
+
+def _schedule_open(schedule: ReportSchedule, day: dt.date) -> None:
+    if not reports_on(schedule, day):
+        nxt = _next_day(schedule, day)
+        if nxt is None:
+            return
+        day = nxt
+    timer_schedule(
+        kind="reports.open",
+        key=f"reports:{schedule.pk}:{day}:open",
+        due_at=timezone.make_aware(dt.datetime.combine(day, dt.time(0, 0))),
+        payload={"schedule": schedule.pk, "day": day.isoformat()},
+    )
+
+
+# --- A reporting day ------------------------------------------------------------------
+
+
+def _units_of(schedule: ReportSchedule) -> Any:
+    return Unit.objects.filter(access.subtree(schedule.root.path), archived_at__isnull=True)
+
+
+@transaction.atomic
+def day_open(*, schedule: ReportSchedule, day: dt.date) -> int:
+    """Make the day's status rows (one per unit), its deadlines and reminders, and the
+    next reporting day's opening. Safe to run twice."""
+    exempt = set(ReportExemption.objects.filter(date=day).values_list("unit_id", flat=True))
+    rows = []
+    levels = set()
+    for unit in _units_of(schedule).only("pk", "path", "kind"):
+        level = LEVEL_OF_KIND[unit.kind]
+        levels.add(level)
+        rows.append(
+            ReportStatus(
+                unit_id=unit.pk,
+                date=day,
+                path=unit.path,
+                schedule=schedule,
+                level=level,
+                status=Status.EXEMPT if unit.pk in exempt else Status.NOT_DUE,
+                due_at=due_at(schedule, level, day),
+            )
+        )
+    ReportStatus.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+    rollup_recompute(day=day, root=schedule.root)
+    for level in levels:
+        due = due_at(schedule, level, day)
+        timer_schedule(
+            kind="reports.due",
+            key=f"reports:{schedule.pk}:{day}:due:{level}",
+            due_at=due,
+            payload={"schedule": schedule.pk, "day": day.isoformat(), "level": level},
+        )
+        timer_schedule(
+            kind="reports.remind",
+            key=f"reports:{schedule.pk}:{day}:remind:{level}",
+            due_at=due - dt.timedelta(minutes=schedule.remind_minutes),
+            payload={"schedule": schedule.pk, "day": day.isoformat(), "level": level},
+        )
+    nxt = _next_day(schedule, day)
+    if nxt is not None:
+        _schedule_open(schedule, nxt)
+    return len(rows)
+
+
+def _pending(schedule: ReportSchedule, day: dt.date, level: str) -> Any:
+    return ReportStatus.objects.filter(
+        schedule=schedule, date=day, level=level, status=Status.NOT_DUE
+    )
+
+
+def _reporters(unit: Unit) -> list[Person]:
+    people = {p.pk: p for p in office_people(unit)}
+    if unit.head:
+        people.setdefault(unit.head.pk, unit.head)
+    for m in Membership.objects.filter(unit=unit, role__in=[Role.SAFETY_OFFICER]).select_related(
+        "person"
+    ):
+        people.setdefault(m.person.pk, m.person)
+    return list(people.values())
+
+
+@transaction.atomic
+def level_remind(*, schedule: ReportSchedule, day: dt.date, level: str) -> int:
+    """Before the deadline: remind the units that have not reported."""
+    units = Unit.objects.filter(
+        pk__in=_pending(schedule, day, level).values("unit_id")
+    ).select_related("head", "office_contact")
+    for unit in units:
+        notification_create(
+            event="report_reminder",
+            title=_("Daily report due at %(time)s")
+            % {"time": schedule.deadline(level).strftime("%H:%M")},
+            body=_("%(unit)s has not yet reported for %(day)s. A zero report takes one tap.")
+            % {"unit": unit.name, "day": day.isoformat()},
+            unit=unit,
+            people=_reporters(unit),
+            link="/reports/",
+            params={"unit": unit.name, "day": day.isoformat()},
+        )
+    return len(units)
+
+
+@transaction.atomic
+def level_due(*, schedule: ReportSchedule, day: dt.date, level: str) -> int:
+    """At the deadline: who has not reported is missing; their heads and the parent's
+    office are told."""
+    pending = list(_pending(schedule, day, level).select_related("unit"))
+    if not pending:
+        return 0
+    _pending(schedule, day, level).update(status=Status.MISSING)
+    rollup_recompute(day=day, root=schedule.root)
+    by_parent: dict[str, list[Unit]] = defaultdict(list)
+    for row in pending:
+        by_parent[row.unit.path[: -Unit.steplen]].append(row.unit)
+    parents = {
+        u.path: u
+        for u in Unit.objects.filter(path__in=list(by_parent)).select_related(
+            "head", "office_contact"
+        )
+    }
+    for path, units in by_parent.items():
+        names = "、".join(u.name for u in units)
+        parent = parents.get(path)
+        people = office_people(parent) if parent else []
+        for unit in units:
+            if unit.head_id:
+                people.append(unit.head)
+        notification_create(
+            event="report_missing",
+            title=_("Daily reports missing for %(day)s") % {"day": day.isoformat()},
+            body=_("Not reported by the deadline: %(names)s.") % {"names": names},
+            urgency=Urgency.URGENT,
+            unit=parent or units[0],
+            people=people,
+            link="/reports/status/",
+            params={"day": day.isoformat(), "units": names},
+        )
+    return len(pending)
+
+
+# --- Submitting -----------------------------------------------------------------------------
+
+
+def _children_rollup(unit: Unit, day: dt.date) -> dict[str, int]:
+    rows = (
+        ReportStatus.objects.filter(access.subtree(unit.path, "path"), date=day)
+        .annotate(length=Length("path"))
+        .filter(length=len(unit.path) + Unit.steplen)
+    )
+    return dict(Counter(rows.values_list("status", flat=True)))
+
+
+@transaction.atomic
+def report_submit(
+    *,
+    by: Person,
+    unit: Unit,
+    day: dt.date,
+    zero: bool,
+    items: list[dict[str, Any]] | None = None,
+    reason: str = "",
+) -> DailyReport:
+    """Record a report as the server receives it. The same report twice (a double tap)
+    returns the first; a different one needs a reason and becomes a new version."""
+    _require(can_report(by, unit))
+    today = timezone.localdate()
+    if day > today:
+        raise ValidationError({"date": _("A report cannot be for a future date.")})
+    schedule = schedule_for(unit, day)
+    if schedule is None:
+        raise ValidationError(
+            {
+                "date": _("%(unit)s has no report due on %(day)s.")
+                % {"unit": unit.name, "day": day.isoformat()}
+            }
+        )
+    items = _clean_items(items or [], zero)
+    level = LEVEL_OF_KIND[unit.kind]
+    now = timezone.now()
+    status_row, _created = ReportStatus.objects.select_for_update().get_or_create(
+        unit=unit,
+        date=day,
+        defaults={
+            "path": unit.path,
+            "schedule": schedule,
+            "level": level,
+            "due_at": due_at(schedule, level, day),
+        },
+    )
+    if status_row.status == Status.EXEMPT:
+        raise ValidationError(
+            {
+                "date": _("%(unit)s is exempt on %(day)s.")
+                % {"unit": unit.name, "day": day.isoformat()}
+            }
+        )
+    latest = DailyReport.objects.filter(unit=unit, date=day).order_by("-version").first()
+    if latest is not None:
+        if latest.zero == zero and latest.items == items and not reason.strip():
+            return latest  # the same report again: a second tap, or a resend from a phone
+        if not reason.strip():
+            raise ValidationError(
+                {
+                    "reason": _(
+                        "This day's report was already submitted; a correction needs a reason."
+                    )
+                }
+            )
+    version = latest.version + 1 if latest else 1
+    late = max(0, int((now - status_row.due_at).total_seconds()))
+    receipt = audit_record(
+        action="report" if version == 1 else "report_correction",
+        model="reports.dailyreport",
+        object_id=f"{unit.pk}:{day.isoformat()}:v{version}",
+        object_repr=unit.name,
+        changes={"zero": zero, "items": items, "reason": reason.strip(), "late_s": late},
+    )
+    try:
+        with transaction.atomic():
+            report = DailyReport.objects.create(
+                unit=unit,
+                date=day,
+                version=version,
+                schedule=status_row.schedule,
+                zero=zero,
+                items=items,
+                reason=reason.strip()[:500],
+                children=_children_rollup(unit, day),
+                submitted_by=by,
+                submitted_at=now,
+                due_at=status_row.due_at,
+                late_seconds=late,
+                audit_seq=receipt.seq,
+                audit_hash=receipt.hash,
+            )
+    except IntegrityError:
+        raise ValidationError({"date": _("Submitted twice at once; reload the page.")}) from None
+    if version == 1:
+        new = Status.LATE if late else Status.ON_TIME
+        old = status_row.status
+        ReportStatus.objects.filter(pk=status_row.pk).update(
+            status=new, submitted_at=now, report=report
+        )
+        rollup_shift(path=unit.path, day=day, old=old, new=new)
+    else:
+        ReportStatus.objects.filter(pk=status_row.pk).update(report=report)
+    return report
+
+
+def _clean_items(items: list[dict[str, Any]], zero: bool) -> list[dict[str, Any]]:
+    if zero and items:
+        raise ValidationError({"items": _("A zero report has no items.")})
+    if not zero and not items:
+        raise ValidationError({"items": _("Give at least one item, or submit a zero report.")})
+    cleaned = []
+    for i, item in enumerate(items, start=1):
+        what = str(item.get("what", "")).strip()
+        if not what:
+            raise ValidationError({"items": _("Item %(n)d: say what happened.") % {"n": i}})
+        cleaned.append(
+            {
+                "what": what[:1000],
+                "measures": str(item.get("measures", "")).strip()[:1000],
+                "incident_id": item.get("incident_id"),
+                "hazard_id": item.get("hazard_id"),
+            }
+        )
+    return cleaned
+
+
+@transaction.atomic
+def exemption_set(*, by: Person, unit: Unit, day: dt.date, reason: str) -> ReportExemption:
+    _require(access.can_manage(by, unit))
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give the reason (holiday, closure…).")})
+    exemption, _created = ReportExemption.objects.update_or_create(
+        unit=unit, date=day, defaults={"reason": reason.strip()[:200], "created_by": by}
+    )
+    row = ReportStatus.objects.filter(unit=unit, date=day).first()
+    if row is not None and row.status in (Status.NOT_DUE, Status.MISSING):
+        ReportStatus.objects.filter(pk=row.pk).update(status=Status.EXEMPT)
+        rollup_shift(path=unit.path, day=day, old=row.status, new=Status.EXEMPT)
+    return exemption
+
+
+@transaction.atomic
+def report_chase(*, by: Person, unit: Unit, day: dt.date) -> int:
+    """One tap: remind every unit under `unit` that has not reported for the day."""
+    _require(access.can_manage(by, unit))
+    rows = (
+        ReportStatus.objects.filter(
+            access.subtree(unit.path, "path"), date=day, status__in=[Status.NOT_DUE, Status.MISSING]
+        )
+        .exclude(unit=unit)
+        .select_related("unit__head", "unit__office_contact")
+    )
+    count = 0
+    for row in rows:
+        notification_create(
+            event="report_chase",
+            title=_("Please submit the daily report for %(day)s") % {"day": day.isoformat()},
+            body=_("%(sender)s asks %(unit)s to report now (a zero report if nothing happened).")
+            % {"sender": unit.name, "unit": row.unit.name},
+            urgency=Urgency.URGENT,
+            unit=row.unit,
+            sender=by,
+            people=_reporters(row.unit),
+            link="/reports/",
+            params={"unit": row.unit.name, "day": day.isoformat()},
+        )
+        count += 1
+    return count
+
+
+# --- Roll-ups ---------------------------------------------------------------------------------
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    depth = min(len(path) // Unit.steplen, ROLLUP_DEPTH)
+    return [path[: Unit.steplen * d] for d in range(1, depth + 1)]
+
+
+def rollup_shift(*, path: str, day: dt.date, old: str, new: str) -> None:
+    """One unit changed status: move one count in each ancestor's counters (one UPDATE)."""
+    if old == new:
+        return
+    ReportRollup.objects.filter(date=day, unit__path__in=_ancestor_paths(path)).update(
+        **{old: F(old) - 1, new: F(new) + 1}
+    )
+
+
+def rollup_recompute(*, day: dt.date, root: Unit) -> None:
+    """Counters of every unit down to ROLLUP_DEPTH that covers `root`'s subtree, from
+    the status rows: one grouped query a depth."""
+    top = root.path[: Unit.steplen]
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    rows = ReportStatus.objects.filter(access.subtree(top, "path"), date=day).values_list(
+        "path", "status"
+    )
+    for path, status in rows.iterator(chunk_size=5000):
+        for prefix in _ancestor_paths(path):
+            counts[prefix][status] += 1
+    units = dict(Unit.objects.filter(path__in=list(counts)).values_list("path", "pk"))
+    ReportRollup.objects.filter(date=day, unit_id__in=units.values()).delete()
+    ReportRollup.objects.bulk_create(
+        [
+            ReportRollup(unit_id=units[path], date=day, **{s: c.get(s, 0) for s in STATUS_FIELDS})
+            for path, c in counts.items()
+            if path in units
+        ],
+        batch_size=2000,
+    )
