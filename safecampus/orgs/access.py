@@ -87,6 +87,13 @@ def _under_any(paths: list[str], field: str = "path") -> Q:
     return reduce(or_, (subtree(p, field) for p in paths))
 
 
+def visible_q(user: Any, field: str = "path") -> Q:
+    """A filter on a path field: rows of the units the user may see."""
+    if sees_everything(user):
+        return Q()
+    return _under_any(_scope(user)["see"], field)
+
+
 def is_admin(user: Any, role: AdminRole | str) -> bool:
     return bool(user and user.is_authenticated and user.is_active and user.admin_role == role)
 
