@@ -6,6 +6,7 @@ from safecampus.notices.api import router as notices_router
 from safecampus.notify.api import router as notify_router
 from safecampus.orgs.api import auth_router
 from safecampus.orgs.api import router as orgs_router
+from safecampus.reports.api import router as reports_router
 
 from . import errors
 from .auth import BearerToken
@@ -25,3 +26,4 @@ api.add_router("/auth", auth_router)
 api.add_router("/", orgs_router)
 api.add_router("/", notify_router)
 api.add_router("/", notices_router)
+api.add_router("/", reports_router)

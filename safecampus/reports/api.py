@@ -1,0 +1,170 @@
+"""/api/v1/daily-reports: submit, list, versions, and the status of a unit's subtree."""
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema, Status
+from ninja.pagination import paginate
+
+from safecampus.orgs import access
+from safecampus.orgs.api import MAX_ID, Pages
+from safecampus.orgs.models import Unit
+
+from . import selectors, services
+from .models import DailyReport
+
+router = Router(tags=["daily reports"])
+
+
+class ItemIn(Schema):
+    what: str = Field(min_length=1, max_length=1000)
+    measures: str = Field("", max_length=1000)
+    incident_id: int | None = None
+    hazard_id: int | None = None
+
+
+class ReportIn(Schema):
+    unit: int = Field(ge=1, le=MAX_ID)
+    date: dt.date
+    zero: bool
+    items: list[ItemIn] = []
+    reason: str = Field("", max_length=500)
+
+
+class ReportOut(Schema):
+    id: int
+    unit: int
+    date: dt.date
+    version: int
+    zero: bool
+    items: list[dict[str, Any]]
+    reason: str
+    children: dict[str, int]
+    submitted_by: int
+    submitted_at: dt.datetime
+    due_at: dt.datetime
+    late: bool
+    late_seconds: int
+    receipt: dict[str, Any]
+
+
+class ReportFilter(Schema):
+    unit: int | None = Field(None, ge=1, le=MAX_ID)
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    late: bool | None = None
+
+
+class StatusQuery(Schema):
+    unit: int = Field(ge=1, le=MAX_ID)
+    date: dt.date
+
+
+class CountsOut(Schema):
+    unit: int
+    name: str
+    status: str | None
+    counts: dict[str, int]
+
+
+class StatusOut(Schema):
+    date: dt.date
+    unit: CountsOut
+    children: list[CountsOut]
+
+
+def _out(report: DailyReport) -> dict[str, Any]:
+    return {
+        "id": report.pk,
+        "unit": report.unit_id,
+        "date": report.date,
+        "version": report.version,
+        "zero": report.zero,
+        "items": report.items,
+        "reason": report.reason,
+        "children": report.children,
+        "submitted_by": report.submitted_by_id,
+        "submitted_at": report.submitted_at,
+        "due_at": report.due_at,
+        "late": report.is_late,
+        "late_seconds": report.late_seconds,
+        "receipt": {"seq": report.audit_seq, "hash": report.audit_hash},
+    }
+
+
+def _counts(c: selectors.Counts) -> dict[str, Any]:
+    return {"unit": c.unit.pk, "name": c.unit.name, "status": c.own, "counts": c.counts}
+
+
+@router.post("/daily-reports", response={201: ReportOut, 200: ReportOut})
+def report_submit(request: HttpRequest, payload: ReportIn) -> Any:
+    """Submit a zero report or items. The same report again answers 200 with the first;
+    a correction (different content) needs a reason and answers 201 with the new version."""
+    unit = Unit.objects.filter(pk=payload.unit).first()
+    if unit is None:
+        raise Http404
+    if not access.unit_visible(request.user, unit):
+        # The issue's rule for reports: a unit outside your subtree is a 403, not a 404.
+        raise PermissionDenied(_("This unit is outside the units you can see."))
+    before = DailyReport.objects.filter(unit=unit, date=payload.date).count()
+    report = services.report_submit(
+        by=request.user,
+        unit=unit,
+        day=payload.date,
+        zero=payload.zero,
+        items=[i.dict() for i in payload.items],
+        reason=payload.reason,
+    )
+    created = DailyReport.objects.filter(unit=unit, date=payload.date).count() > before
+    return Status(201 if created else 200, _out(report))
+
+
+@router.get("/daily-reports", response=list[ReportOut])
+@paginate(Pages)
+def report_list(request: HttpRequest, filters: Query[ReportFilter]) -> Any:
+    qs = selectors.reports_visible(request.user)
+    if filters.unit is not None:
+        qs = qs.filter(
+            access.subtree(access.unit_or_404(request.user, filters.unit).path, "unit__path")
+        )
+    if filters.date_from:
+        qs = qs.filter(date__gte=filters.date_from)
+    if filters.date_to:
+        qs = qs.filter(date__lte=filters.date_to)
+    if filters.late is not None:
+        qs = qs.filter(late_seconds__gt=0) if filters.late else qs.filter(late_seconds=0)
+    return _Shaped(qs.order_by("-date", "unit_id", "-version"))
+
+
+class _Shaped:
+    def __init__(self, qs: Any) -> None:
+        self.qs = qs
+
+    def count(self) -> int:
+        return self.qs.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, item: slice) -> list[dict[str, Any]]:
+        return [_out(r) for r in self.qs[item]]
+
+
+@router.get("/daily-reports/status", response=StatusOut)
+def report_status(request: HttpRequest, query: Query[StatusQuery]) -> Any:
+    """For the unit and each child: counts by status over their subtrees on a date."""
+    target = access.unit_or_404(request.user, query.unit)
+    top, children = selectors.day_counts(request.user, target, query.date)
+    return {"date": query.date, "unit": _counts(top), "children": [_counts(c) for c in children]}
+
+
+@router.get("/daily-reports/{report_id}/versions", response=list[ReportOut])
+def report_versions(request: HttpRequest, report_id: int) -> Any:
+    report = selectors.reports_visible(request.user).filter(pk=report_id).first()
+    if report is None:
+        raise Http404
+    versions = DailyReport.objects.filter(unit=report.unit_id, date=report.date)
+    return [_out(r) for r in versions.order_by("version")]

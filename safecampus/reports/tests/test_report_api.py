@@ -1,0 +1,126 @@
+"""/api/v1/daily-reports: submit, double tap, correction, versions, status, and bad input."""
+
+import datetime as dt
+import json
+
+import time_machine
+from django.utils import timezone
+
+from safecampus.orgs.services import token_issue
+from safecampus.reports import services
+from safecampus.reports.models import DailyReport
+from safecampus.test import BaseTestCase
+
+DAY = dt.date(2026, 11, 23)
+MORNING = timezone.make_aware(dt.datetime(2026, 11, 23, 9, 0))  # noqa: DTZ001 (local)
+
+
+class ReportApiTest(BaseTestCase):
+    def setUp(self):
+        super().setUp()
+        self.travel = time_machine.travel(MORNING, tick=False)
+        self.travel.start()
+        self.schedule = services.schedule_create(
+            by=self.officer, root=self.bureau, name="冬季日报", starts_on=DAY
+        )
+        services.day_open(schedule=self.schedule, day=DAY)
+
+    def tearDown(self):
+        self.travel.stop()
+        super().tearDown()
+
+    def api(self, person):
+        client = self.client_class(HTTP_ACCEPT_LANGUAGE="en")
+        client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token_issue(person=person)}"
+        return client
+
+    def post(self, client, body):
+        return client.post(
+            "/api/v1/daily-reports", json.dumps(body), content_type="application/json"
+        )
+
+    def test_zero_report_double_tap_and_correction(self):
+        client = self.api(self.principal_a)
+        body = {"unit": self.school_a.pk, "date": DAY.isoformat(), "zero": True}
+        first = self.post(client, body)
+        self.assertEqual(first.status_code, 201, first.content)
+        self.assertFalse(first.json()["late"])
+        self.assertEqual(len(first.json()["receipt"]["hash"]), 64)
+        again = self.post(client, body)
+        self.assertEqual(again.status_code, 200)
+        self.assertEqual(again.json()["id"], first.json()["id"])
+        self.assertEqual(DailyReport.objects.filter(unit=self.school_a).count(), 1)
+
+        changed = {**body, "zero": False, "items": [{"what": "学生摔伤", "measures": "已送医"}]}
+        refused = self.post(client, changed)
+        self.assertEqual(refused.status_code, 422)
+        self.assertEqual(refused.json()["errors"][0]["field"], "reason")
+        corrected = self.post(client, {**changed, "reason": "漏报一起轻微伤"})
+        self.assertEqual(corrected.status_code, 201, corrected.content)
+        self.assertEqual(corrected.json()["version"], 2)
+        versions = client.get(f"/api/v1/daily-reports/{corrected.json()['id']}/versions").json()
+        self.assertEqual([v["version"] for v in versions], [1, 2])
+        self.assertTrue(versions[0]["zero"])
+
+    def test_status_counts_for_the_unit_and_children(self):
+        self.post(
+            self.api(self.principal_a),
+            {"unit": self.school_a.pk, "date": DAY.isoformat(), "zero": True},
+        )
+        status = (
+            self.api(self.officer)
+            .get(f"/api/v1/daily-reports/status?unit={self.bureau.pk}&date={DAY.isoformat()}")
+            .json()
+        )
+        self.assertEqual(status["unit"]["counts"], {"on_time": 1, "not_due": 4})
+        by_child = {c["unit"]: c for c in status["children"]}
+        self.assertEqual(by_child[self.group_1.pk]["counts"], {"on_time": 1, "not_due": 1})
+        self.assertEqual(by_child[self.group_2.pk]["counts"], {"not_due": 2})
+        hidden = self.api(self.duty_b).get(
+            f"/api/v1/daily-reports/status?unit={self.school_a.pk}&date={DAY.isoformat()}"
+        )
+        self.assertEqual(hidden.status_code, 404)
+
+    def test_bad_input(self):
+        client = self.api(self.duty_b)
+        outside = self.post(
+            client, {"unit": self.school_a.pk, "date": DAY.isoformat(), "zero": True}
+        )
+        self.assertEqual(outside.status_code, 403)
+        future = self.post(
+            client,
+            {
+                "unit": self.school_b.pk,
+                "date": (DAY + dt.timedelta(days=1)).isoformat(),
+                "zero": True,
+            },
+        )
+        self.assertEqual((future.status_code, future.json()["errors"][0]["field"]), (422, "date"))
+        unscheduled = self.post(
+            client, {"unit": self.school_b.pk, "date": "2026-10-01", "zero": True}
+        )
+        self.assertEqual(unscheduled.status_code, 422)
+        self.assertIn("no report due", unscheduled.json()["errors"][0]["reason"])
+        empty = self.post(
+            client, {"unit": self.school_b.pk, "date": DAY.isoformat(), "zero": False}
+        )
+        self.assertEqual((empty.status_code, empty.json()["errors"][0]["field"]), (422, "items"))
+        self.assertEqual(
+            self.post(client, {"unit": 10**30, "date": "x", "zero": 1}).status_code, 422
+        )
+
+    def test_late_report_from_an_offline_phone_is_accepted_and_marked(self):
+        with time_machine.travel(
+            timezone.make_aware(dt.datetime(2026, 11, 23, 15, 0)),  # noqa: DTZ001
+            tick=False,
+        ):
+            late = self.post(
+                self.api(self.principal_a),
+                {"unit": self.school_a.pk, "date": DAY.isoformat(), "zero": True},
+            )
+        self.assertEqual(late.status_code, 201)
+        self.assertTrue(late.json()["late"])
+        self.assertEqual(late.json()["late_seconds"], 90 * 60)  # school deadline 13:30
+        listed = self.api(self.officer).get("/api/v1/daily-reports?late=true").json()
+        self.assertEqual([r["unit"] for r in listed["items"]], [self.school_a.pk])
+        self.assertEqual(self.api(self.duty_b).get("/api/v1/daily-reports").json()["items"], [])
