@@ -149,6 +149,7 @@ def _build(rng: random.Random) -> None:
         for s, (name, kind, boarding) in enumerate(schools, start=1):
             _build_school(officer, group, g, s, name, kind, boarding, ids, rng)
     _build_messages(officer, bureau)
+    _build_reports(officer, bureau, rng)
 
 
 def _build_messages(officer: Person, bureau: Unit) -> None:
@@ -268,3 +269,88 @@ def _build_school(
             kind=area_kind,
             responsible=None if unassigned and i == len(areas) - 1 else responsible,
         )
+
+
+def _build_reports(officer: Person, bureau: Unit, rng: random.Random) -> None:
+    """A daily-report schedule running for two weeks: history with a few late and missing
+    reports (written as they would have been received), and today half reported."""
+    from datetime import timedelta
+
+    from safecampus.audit.services import audit_record
+    from safecampus.reports import services as reports
+    from safecampus.reports.models import DailyReport, ReportStatus, Status
+
+    today = timezone.localdate()
+    start = today - timedelta(days=13)
+    schedule = reports.schedule_create(
+        by=officer, root=bureau, name="冬季安全日报", starts_on=start
+    )
+    happenings = [
+        ("一名学生课间在操场摔倒擦伤", "校医现场处理，已通知家长"),
+        ("食堂一台消毒柜故障", "已停用并报修，改用备用消毒柜"),
+        ("校门外早高峰车辆拥堵", "增派两名教师协助疏导，已联系交警"),
+    ]
+    for offset in range(14):
+        day = start + timedelta(days=offset)
+        reports.day_open(schedule=schedule, day=day)
+        if day == today:
+            break
+        for row in ReportStatus.objects.filter(schedule=schedule, date=day).select_related(
+            "unit__head"
+        ):
+            roll = rng.random()
+            if roll < 0.04 or row.unit.head is None:
+                ReportStatus.objects.filter(pk=row.pk).update(status=Status.MISSING)
+                continue
+            late = roll > 0.93
+            minutes = rng.randint(5, 150)
+            at = (
+                row.due_at + timedelta(minutes=minutes)
+                if late
+                else (row.due_at - timedelta(minutes=minutes))
+            )
+            zero = rng.random() < 0.92
+            items = (
+                []
+                if zero
+                else [
+                    dict(
+                        zip(("what", "measures"), rng.choice(happenings), strict=True),
+                        incident_id=None,
+                        hazard_id=None,
+                    )
+                ]
+            )
+            receipt = audit_record(
+                action="report",
+                model="reports.dailyreport",
+                object_id=f"{row.unit_id}:{day}:v1",
+                object_repr=row.unit.name,
+                changes={"zero": zero, "items": items, "demo": True},
+            )
+            report = DailyReport.objects.create(
+                unit=row.unit,
+                date=day,
+                schedule=schedule,
+                zero=zero,
+                items=items,
+                submitted_by=row.unit.head,
+                submitted_at=at,
+                due_at=row.due_at,
+                late_seconds=minutes * 60 if late else 0,
+                audit_seq=receipt.seq,
+                audit_hash=receipt.hash,
+            )
+            ReportStatus.objects.filter(pk=row.pk).update(
+                status=Status.LATE if late else Status.ON_TIME, submitted_at=at, report=report
+            )
+        reports.rollup_recompute(day=day, root=bureau)
+    # Today: every other school has sent its zero report already, through the service.
+    rows = (
+        ReportStatus.objects.filter(schedule=schedule, date=today, level="school")
+        .select_related("unit__head")
+        .order_by("path")
+    )
+    for i, row in enumerate(rows):
+        if i % 2 == 0 and row.unit.head is not None:
+            reports.report_submit(by=row.unit.head, unit=row.unit, day=today, zero=True)
