@@ -17,6 +17,7 @@ urlpatterns = [
     path("audit/", include("safecampus.audit.urls")),
     path("notices/", include("safecampus.notices.urls")),
     path("notify/", include("safecampus.notify.urls")),
+    path("reports/", include("safecampus.reports.urls")),
     path("n/ack/<str:token>/", notify_views.ack, name="ack"),
     path("api/v1/", api.urls),
 ]

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from safecampus.worker.models import Timer
-from safecampus.worker.timers import on_timer, timer_schedule
+from safecampus.worker.timers import on_timer, on_worker_start, timer_schedule
 
 KIND = "audit.daily_head"
 
@@ -22,6 +22,17 @@ def schedule_next(after: dt.date) -> Timer:
         key=f"audit:daily-head:{day.isoformat()}",
         due_at=timezone.make_aware(dt.datetime.combine(day, dt.time(0, 5))),
     )
+
+
+@on_worker_start
+def ensure_scheduled() -> None:
+    """A worker starting makes sure the next daily message is scheduled."""
+    if not Timer.objects.filter(kind=KIND, fired_at__isnull=True).exists():
+        schedule_next(
+            timezone.localdate() - dt.timedelta(days=1)
+            if timezone.localtime().time() < dt.time(0, 5)
+            else timezone.localdate()
+        )
 
 
 @on_timer(KIND)

@@ -45,7 +45,9 @@ def _networks(allowed: Iterable[str]) -> list[ipaddress.IPv4Network | ipaddress.
 
 
 def is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    return not (
+    # is_global also leaves out the shared range 100.64.0.0/10, where cloud metadata
+    # services live (Aliyun's 100.100.100.200), which is_private does not cover.
+    return ip.is_global and not (
         ip.is_private
         or ip.is_loopback
         or ip.is_link_local
@@ -90,6 +92,9 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
 
 def check_url(url: str) -> tuple[str, str, int, str]:
     """Split a URL we are willing to call: (scheme, host, port, path+query)."""
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        # http.client would refuse it with the whole path (and a robot's key) in the error.
+        raise ValueError("spaces or control characters in the URL")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("expected an http:// or https:// URL")

@@ -117,11 +117,14 @@ def notice_detail(user: Any, notice: Notice) -> NoticeDetail:
 
 
 def own_receipt_or_404(user: Any, notice: Notice, unit_pk: Any) -> NoticeReceipt:
-    receipt = (
-        notice.receipts.select_related("notice", "unit")
-        .filter(unit_id=unit_pk, unit__in=own_units(user))
-        .first()
-    )
+    try:
+        receipt = (
+            notice.receipts.select_related("notice", "unit")
+            .filter(unit_id=unit_pk, unit__in=own_units(user))
+            .first()
+        )
+    except (ValueError, TypeError, OverflowError):
+        raise Http404 from None
     if receipt is None:
         raise Http404
     return receipt

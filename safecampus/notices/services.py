@@ -183,6 +183,9 @@ def notice_send(
 ) -> Notice:
     """Send a notice from `unit` to the units below it; returns the notice."""
     _require(access.can_manage(by, unit))
+    if ack_deadline is not None and timezone.is_naive(ack_deadline):
+        # The API may give a time without an offset: the local time, as the form reads it.
+        ack_deadline = timezone.make_aware(ack_deadline)
     _clean_send(
         title=title,
         body=body,

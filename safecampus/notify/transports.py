@@ -108,6 +108,9 @@ def post(url: str, payload: Any, *, headers: dict[str, str] | None = None) -> ht
         raise TransportError(str(exc), permanent=True) from None
     if response.status >= 500 or response.status == 429:
         raise TransportError(f"HTTP {response.status}: {response.text[:200]}")
+    if 300 <= response.status < 400:
+        # Redirects are not followed (the new address was never checked): not delivered.
+        raise TransportError(f"HTTP {response.status}: redirects are not followed", permanent=True)
     if response.status >= 400:
         raise TransportError(
             f"HTTP {response.status}: {response.text[:200]}",

@@ -14,6 +14,13 @@ from django.db import transaction
 from .models import Timer
 
 HANDLERS: dict[str, Callable[[Timer], None]] = {}
+# Run when a worker starts: apps make sure their recurring timers exist.
+ON_START: list[Callable[[], None]] = []
+
+
+def on_worker_start(fn: Callable[[], None]) -> Callable[[], None]:
+    ON_START.append(fn)
+    return fn
 
 
 def on_timer(kind: str) -> Callable[[Callable[[Timer], None]], Callable[[Timer], None]]:

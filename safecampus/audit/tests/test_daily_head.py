@@ -34,3 +34,11 @@ class DailyHeadTest(BaseTestCase):
                 timezone.localtime(upcoming.due_at).date(),
                 timezone.localdate() + dt.timedelta(days=1),
             )
+
+    def test_a_starting_worker_schedules_it_once(self):
+        from safecampus.audit.timers import ensure_scheduled
+
+        Timer.objects.filter(kind=KIND).delete()
+        ensure_scheduled()
+        ensure_scheduled()
+        self.assertEqual(Timer.objects.filter(kind=KIND, fired_at__isnull=True).count(), 1)
