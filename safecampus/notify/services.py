@@ -276,6 +276,10 @@ def delivery_record(
     others = Delivery.objects.filter(coalesced_into=delivery)
     if ok:
         if joined:
+            # Only those joined into this very message, held by the same claim: one
+            # left pointing here by an earlier round that lost its claim was not in it.
+            if claim_token:
+                others = others.filter(claim_token=claim_token)
             others.update(
                 status=DeliveryStatus.SENT, sent_at=now, claim_token="", claimed_until=None
             )
@@ -292,6 +296,7 @@ def delivery_record(
     return status
 
 
+@transaction.atomic
 def deliveries_sent(
     *, deliveries: Sequence[tuple[Delivery, int]], worker: str = "", claim_token: str
 ) -> int:
@@ -304,8 +309,12 @@ def deliveries_sent(
         return 0
     now = timezone.now()
     ids = [d.pk for d, _ms in deliveries]
+    # Locked (PostgreSQL) until the UPDATE: a claim taken over in between would
+    # otherwise get an Attempt here and no status change.
     held = set(
-        Delivery.objects.filter(pk__in=ids, claim_token=claim_token).values_list("pk", flat=True)
+        Delivery.objects.select_for_update()
+        .filter(pk__in=ids, claim_token=claim_token)
+        .values_list("pk", flat=True)
     )
     Delivery.objects.filter(pk__in=held, claim_token=claim_token).update(
         status=DeliveryStatus.SENT,

@@ -44,13 +44,16 @@ from safecampus.notify.transports import (
 )
 
 from .models import Heartbeat, Timer
-from .timers import HANDLERS
+from .timers import HANDLERS, ON_START
 
 log = logging.getLogger("safecampus.worker")
 
 TIMER_MAX_ATTEMPTS = 5
 # Timers fired before the next round of deliveries: small, so messages flow early.
 TIMER_BATCH = 100
+# The batch commits once: it stops after this long (and within half the lease), so
+# SQLite's write lock is not held for long and no claim runs out while it fires.
+TIMER_BATCH_SECONDS = 2.0
 
 
 def _unclaimed(now: dt.datetime) -> Q:
@@ -153,11 +156,18 @@ class Worker:
         stop = stop or threading.Event()
         log.info("worker %s started", self.name)
         with acting_as(f"worker {self.name}"):
+            for start in ON_START:
+                try:
+                    start()
+                except Exception:
+                    log.exception("start-up hook %s failed", start.__name__)
             while not stop.is_set():
                 close_old_connections()
-                self.beat()
                 try:
                     done = self.tick()
+                    # Only a worker that gets through its rounds looks alive: one whose
+                    # every round fails is reported by `worker check` like a dead one.
+                    self.beat()
                 except Exception:
                     log.exception("worker tick failed")
                     done = 0
@@ -195,13 +205,25 @@ class Worker:
             lease=self.lease,
             batch=min(self.batch, TIMER_BATCH),
         )
+        if not timers:
+            return 0
         # One commit for the batch, a savepoint for each timer: a failing handler
         # rolls back alone; a crash rolls back the "fired" marks with what the
         # handlers wrote, so every timer still fires exactly once.
+        deadline = time.monotonic() + min(TIMER_BATCH_SECONDS, self.lease / 2)
+        fired = 0
         with transaction.atomic():
             for timer in timers:
+                if fired and time.monotonic() > deadline:
+                    break
                 self._fire(timer, token)
-        return len(timers)
+                fired += 1
+        if fired < len(timers):
+            # Out of time: hand the rest back at once, for the next round.
+            Timer.objects.filter(pk__in=[t.pk for t in timers[fired:]], claim_token=token).update(
+                claim_token="", claimed_until=None
+            )
+        return fired
 
     def _fire(self, timer: Timer, token: str) -> None:
         handler = HANDLERS.get(timer.kind)
@@ -267,7 +289,8 @@ class Worker:
         finished: list[Outcome] = []
         for job in jobs:
             pending.add(self.pool.submit(self._send, *job))
-            if len(pending) >= 2 * self.threads:
+            # Sent but not yet recorded, finished or in flight: at most two per thread.
+            while len(pending) + len(finished) >= 2 * self.threads:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 finished.extend(future.result() for future in done)
                 if len(finished) >= self.threads:

@@ -81,7 +81,7 @@ class NoticeSendTest(NoticeTestCase):
         self.assertFalse(NoticeReceipt.objects.exists())
         self.assertFalse(Notification.objects.exists())
         self.assertFalse(Delivery.objects.exists())
-        self.assertFalse(Timer.objects.exists())
+        self.assertFalse(Timer.objects.filter(key__startswith="notice:").exists())
 
     def test_only_managers_send_and_only_below(self):
         with self.assertRaises(PermissionDenied):
