@@ -133,8 +133,12 @@ class Unit(MP_Node):
     class Meta:
         verbose_name = _("unit")
         verbose_name_plural = _("units")
-        # MP_Node indexes `path` (unique); `path LIKE 'xxxx%'` is the subtree query
-        # used by orgs.access and every selector.
+        # MP_Node indexes `path` (unique): the subtree range [P, P+"~") used by
+        # orgs.access and every selector.
+        indexes = [
+            # The children of a unit: depth = d + 1 within its path range.
+            models.Index(fields=["depth", "path"], name="unit_depth_path_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name

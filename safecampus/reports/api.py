@@ -3,7 +3,7 @@
 import datetime as dt
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
@@ -159,6 +159,30 @@ def report_status(request: HttpRequest, query: Query[StatusQuery]) -> Any:
     target = access.unit_or_404(request.user, query.unit)
     top, children = selectors.day_counts(request.user, target, query.date)
     return {"date": query.date, "unit": _counts(top), "children": [_counts(c) for c in children]}
+
+
+class TrendQuery(Schema):
+    unit: int = Field(ge=1, le=MAX_ID)
+    start: dt.date
+    end: dt.date
+
+
+class TrendDay(Schema):
+    date: dt.date
+    not_due: int
+    on_time: int
+    late: int
+    missing: int
+    exempt: int
+
+
+@router.get("/daily-reports/trend", response=list[TrendDay])
+def report_trend(request: HttpRequest, query: Query[TrendQuery]) -> Any:
+    """Per day in the period: statuses over the unit's subtree (at most 400 days)."""
+    target = access.unit_or_404(request.user, query.unit)
+    if query.end < query.start or (query.end - query.start).days > 400:
+        raise ValidationError({"end": _("Choose a period of at most 400 days, end after start.")})
+    return selectors.trend(target, query.start, query.end)
 
 
 @router.get("/daily-reports/{report_id}/versions", response=list[ReportOut])

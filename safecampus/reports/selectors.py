@@ -29,36 +29,46 @@ class Counts:
 def day_counts(user: Any, unit: Unit, day: dt.date) -> tuple[Counts, list[Counts]]:
     """For a unit and each of its children: statuses over their subtrees on a day.
 
-    One grouped range scan over the day's status rows under the unit (grouped by
-    the child's path prefix); the caller has checked the unit is visible.
+    Down to ROLLUP_DEPTH the counters answer (one row per unit); deeper, one grouped
+    range scan over the day's status rows under the unit. The caller has checked the
+    unit is visible.
     """
+    children = {
+        c.pk: Counts(c)
+        for c in Unit.objects.filter(
+            access.subtree(unit.path), depth=unit.depth + 1, archived_at__isnull=True
+        ).order_by("kind", "code")
+    }
+    top = Counts(unit)
+    own = dict(
+        ReportStatus.objects.filter(date=day, unit_id__in=[unit.pk, *children]).values_list(
+            "unit_id", "status"
+        )
+    )
+    top.own = own.get(unit.pk)
+    for pk, child in children.items():
+        child.own = own.get(pk)
+    if unit.depth + 1 <= ROLLUP_DEPTH:
+        rows = ReportRollup.objects.filter(date=day, unit_id__in=[unit.pk, *children]).values_list(
+            "unit_id", *STATUSES
+        )
+        for unit_id, *values in rows:
+            target = top if unit_id == unit.pk else children[unit_id]
+            target.counts = {s: n for s, n in zip(STATUSES, values, strict=True) if n}
+        return top, list(children.values())
     width = len(unit.path) + Unit.steplen
+    by_path = {c.unit.path: c for c in children.values()}
     rows = (
         ReportStatus.objects.filter(access.subtree(unit.path, "path"), date=day)
         .annotate(child=Substr("path", 1, width))
         .values("child", "status")
         .annotate(n=Count("id"))
     )
-    own = ReportStatus.objects.filter(unit=unit, date=day).values_list("status", flat=True)
-    children = {
-        c.path: Counts(c)
-        for c in Unit.objects.filter(
-            access.subtree(unit.path), depth=unit.depth + 1, archived_at__isnull=True
-        ).order_by("kind", "code")
-    }
-    top = Counts(unit, own=own.first())
     for row in rows:
         top.counts[row["status"]] = top.counts.get(row["status"], 0) + row["n"]
-        child = children.get(row["child"])
+        child = by_path.get(row["child"])
         if child is not None:
             child.counts[row["status"]] = child.counts.get(row["status"], 0) + row["n"]
-    own_of = dict(
-        ReportStatus.objects.filter(
-            date=day, unit__in=[c.unit for c in children.values()]
-        ).values_list("unit_id", "status")
-    )
-    for child in children.values():
-        child.own = own_of.get(child.unit.pk)
     return top, list(children.values())
 
 
@@ -66,8 +76,12 @@ def trend(unit: Unit, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
     """Per day: statuses over the unit's subtree. From the counters down to ROLLUP_DEPTH;
     deeper units (a school) are small enough to count directly."""
     if unit.depth <= ROLLUP_DEPTH:
-        rows = ReportRollup.objects.filter(unit=unit, date__range=(start, end)).order_by("date")
-        return [{"date": r.date, **{s: getattr(r, s) for s in STATUSES}} for r in rows]
+        rows = (
+            ReportRollup.objects.filter(unit=unit, date__range=(start, end))
+            .order_by("date")
+            .values_list("date", *STATUSES)
+        )
+        return [dict(zip(("date", *STATUSES), row, strict=True)) for row in rows]
     rows = (
         ReportStatus.objects.filter(access.subtree(unit.path, "path"), date__range=(start, end))
         .values("date")

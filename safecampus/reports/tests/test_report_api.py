@@ -124,3 +124,41 @@ class ReportApiTest(BaseTestCase):
         listed = self.api(self.officer).get("/api/v1/daily-reports?late=true").json()
         self.assertEqual([r["unit"] for r in listed["items"]], [self.school_a.pk])
         self.assertEqual(self.api(self.duty_b).get("/api/v1/daily-reports").json()["items"], [])
+
+    def test_trend_from_the_counters_and_its_bounds(self):
+        self.post(
+            self.api(self.principal_a),
+            {"unit": self.school_a.pk, "date": DAY.isoformat(), "zero": True},
+        )
+        client = self.api(self.officer)
+        trend = client.get(
+            f"/api/v1/daily-reports/trend?unit={self.bureau.pk}"
+            f"&start={DAY.isoformat()}&end={DAY.isoformat()}"
+        ).json()
+        self.assertEqual(
+            trend,
+            [
+                {
+                    "date": DAY.isoformat(),
+                    "not_due": 4,
+                    "on_time": 1,
+                    "late": 0,
+                    "missing": 0,
+                    "exempt": 0,
+                }
+            ],
+        )
+        school = client.get(
+            f"/api/v1/daily-reports/trend?unit={self.school_a.pk}"
+            f"&start={DAY.isoformat()}&end={DAY.isoformat()}"
+        ).json()
+        self.assertEqual(school[0]["on_time"], 1)  # below the counters: counted directly
+        too_long = client.get(
+            f"/api/v1/daily-reports/trend?unit={self.bureau.pk}&start=2025-01-01&end=2026-11-23"
+        )
+        self.assertEqual(too_long.status_code, 422)
+        hidden = self.api(self.duty_b).get(
+            f"/api/v1/daily-reports/trend?unit={self.school_a.pk}"
+            f"&start={DAY.isoformat()}&end={DAY.isoformat()}"
+        )
+        self.assertEqual(hidden.status_code, 404)
