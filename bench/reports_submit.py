@@ -1,0 +1,375 @@
+"""Report submission throughput: POST /api/v1/daily-reports under gunicorn, beside a bare view.
+
+PostgreSQL only. Point DATABASE_URL at an empty database:
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:54351/submit .venv/bin/python bench/reports_submit.py
+
+Builds a province of 20,111 units (as bench/reports_scale.py), a daily schedule
+at its root and today's reporting day opened with reports.services.day_open
+(a status row per unit, the roll-up counters). A safety-office member at the
+root gets an API token.
+
+Starts gunicorn as `make run` does (2 sync workers on 127.0.0.1, persistent
+database connections) on this very module, which serves the app's URLs plus one
+bare view (POST /bench/upsert: parse the same JSON, one INSERT … ON CONFLICT
+into reports_reportstatus, answer JSON), added here and not in the app. A load
+generator in another process (threads, keep-alive http.client connections,
+loopback only, bounded by a request count and a time limit) then sends, in
+turn: zero reports for today, one per unit (each a first submission), and the
+same bodies to the bare view; twice each, alternating.
+
+Prints requests/s for both and the ratio, latency percentiles, the SQL
+statements one submission runs, and checks every report was stored once and
+the roll-up counted each. Target (issue 4): ≥ 600/s, about half the bare view.
+"""
+
+import argparse
+import datetime as dt
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="safecampus-bench-"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "safecampus.settings")
+os.environ.setdefault("SAFECAMPUS_TESTING", "0")  # persistent connections, as deployed
+os.environ.setdefault("HTTPS", "0")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1")
+
+BARE_PATH = "/bench/upsert"
+API_PATH = "/api/v1/daily-reports"
+
+
+# --- The load generator (its own process, no Django) -----------------------------------
+
+
+def drive(port: int, path: str, token: str, bodies: list[bytes], threads: int, seconds: float):
+    """Send each body once (POST), from `threads` keep-alive connections; stop early
+    after `seconds`. Returns (sent, elapsed s, {status: n}, latencies ms)."""
+    import http.client
+
+    lock = threading.Lock()
+    cursor = iter(bodies)
+    codes: dict[int, int] = {}
+    latencies: list[float] = []
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    deadline = time.monotonic() + seconds
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine: list[float] = []
+        mycodes: dict[int, int] = {}
+        while time.monotonic() < deadline:
+            with lock:
+                body = next(cursor, None)
+            if body is None:
+                break
+            began = time.perf_counter()
+            try:
+                conn.request("POST", path, body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+                if response.getheader("Connection", "").lower() == "close":
+                    conn.close()  # a sync gunicorn worker closes; reconnect on next request
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                status = 0
+            mine.append((time.perf_counter() - began) * 1000)
+            mycodes[status] = mycodes.get(status, 0) + 1
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            for k, v in mycodes.items():
+                codes[k] = codes.get(k, 0) + v
+
+    began = time.perf_counter()
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    elapsed = time.perf_counter() - began
+    return len(latencies), elapsed, codes, latencies
+
+
+def client_main() -> None:
+    """`reports_submit.py --client`: a job as JSON on stdin, the result as JSON on stdout."""
+    job = json.loads(sys.stdin.read())
+    sent, elapsed, codes, latencies = drive(
+        job["port"],
+        job["path"],
+        job["token"],
+        [b.encode() for b in job["bodies"]],
+        job["threads"],
+        job["seconds"],
+    )
+    latencies.sort()
+    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
+    json.dump(
+        {
+            "sent": sent,
+            "elapsed": elapsed,
+            "codes": codes,
+            "p50": pick(0.50) if latencies else 0,
+            "p99": pick(0.99) if latencies else 0,
+        },
+        sys.stdout,
+    )
+
+
+def load(port: int, path: str, token: str, bodies: list[str], threads: int, seconds: float):
+    job = {
+        "port": port,
+        "path": path,
+        "token": token,
+        "bodies": bodies,
+        "threads": threads,
+        "seconds": seconds,
+    }
+    out = subprocess.run(  # noqa: S603 (this file, as the client)
+        [sys.executable, __file__, "--client"],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
+    )
+    return json.loads(out.stdout)
+
+
+# --- What gunicorn serves: the app, plus the bare view ----------------------------------
+
+
+def serve_app() -> Any:
+    """The WSGI app gunicorn loads from this module: the app's URLs, plus the bare view
+    under the same middleware (this module becomes ROOT_URLCONF, in the benchmark only)."""
+    import django
+    from django.conf import settings
+
+    settings.ROOT_URLCONF = __name__
+    django.setup()
+    from django.core.wsgi import get_wsgi_application
+
+    return get_wsgi_application()
+
+
+def bare_upsert(request: Any) -> Any:
+    """The floor: parse the body, one upsert of the day's status row, answer JSON."""
+    from django.db import connection
+    from django.http import JsonResponse
+
+    payload = json.loads(request.body)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO reports_reportstatus "
+            "(unit_id, date, path, schedule_id, level, status, due_at, submitted_at) "
+            "SELECT u.id, %s, u.path, %s, 'school', 'on_time', now(), now() "
+            "FROM orgs_unit u WHERE u.id = %s "
+            "ON CONFLICT (unit_id, date) DO UPDATE "
+            "SET status = 'on_time', submitted_at = now() RETURNING id",
+            [payload["date"], BARE_SCHEDULE, payload["unit"]],
+        )
+        (row_id,) = cursor.fetchone()
+    return JsonResponse({"id": row_id, "unit": payload["unit"], "date": payload["date"]})
+
+
+BARE_SCHEDULE = int(os.environ.get("BENCH_SCHEDULE", "0"))
+
+if __name__ not in ("__main__",) and os.environ.get("BENCH_SERVE") == "1":
+    from django.views.decorators.csrf import csrf_exempt
+
+    application = serve_app()
+    from django.urls import include, path
+
+    urlpatterns = [
+        path(BARE_PATH.lstrip("/"), csrf_exempt(bare_upsert)),
+        path("", include("safecampus.urls")),
+    ]
+
+
+# --- The run ---------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit("bench: gunicorn exited at start")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    sys.exit("bench: gunicorn did not start listening")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=8000, help="per timed run")
+    parser.add_argument("--seconds", type=float, default=15, help="limit per timed run")
+    parser.add_argument("--threads", type=int, default=8, help="client connections")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-class", default="sync", help="gunicorn's (make run: sync)")
+    parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.client:
+        client_main()
+        return
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+    from reports_scale import build_tree  # the same province
+
+    from safecampus.audit.services import acting_as
+    from safecampus.orgs.models import Membership, Person, Role, Unit
+    from safecampus.orgs.services import token_issue
+    from safecampus.reports.models import DailyReport, ReportRollup, ReportSchedule
+    from safecampus.reports.services import day_open
+
+    if connection.vendor != "postgresql":
+        sys.exit("bench: PostgreSQL only; set DATABASE_URL to an empty PostgreSQL database")
+    call_command("migrate", verbosity=0)
+    if Unit.objects.exists():
+        sys.exit("bench: the database is not empty; point DATABASE_URL at an empty one")
+
+    today = timezone.localdate()
+    build_tree()
+    province = Unit.objects.get(depth=1)
+    with acting_as("bench"):
+        person = Person.objects.create(username="bench", name="bench")
+        Membership.objects.create(person=person, unit=province, role=Role.SAFETY_OFFICE)
+        token = token_issue(person=person)
+        schedule = ReportSchedule.objects.create(
+            root=province, name="日报", starts_on=today - dt.timedelta(days=1)
+        )
+        day_open(schedule=schedule, day=today)
+        day_open(schedule=schedule, day=today - dt.timedelta(days=1))
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+        cursor.execute("SHOW synchronous_commit")
+        sync_commit = cursor.fetchone()[0]
+        cursor.execute("SHOW fsync")
+        fsync = cursor.fetchone()[0]
+
+    units = list(Unit.objects.order_by("?").values_list("pk", flat=True))
+    total_units = len(units)
+
+    # One submission in-process, to show what it costs in statements.
+    sample_unit = units.pop()
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    body = {"unit": sample_unit, "date": today.isoformat(), "zero": True}
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.post(API_PATH, body, content_type="application/json")
+    assert response.status_code == 201, response.content
+    statements = [q["sql"] for q in ctx.captured_queries]
+    connection.close()  # gunicorn's workers must not share this process's connection
+
+    port = free_port()
+    env = dict(os.environ, BENCH_SERVE="1", BENCH_SCHEDULE=str(schedule.pk))
+    gunicorn = subprocess.Popen(  # noqa: S603 (the venv's gunicorn on this module)
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "reports_submit",
+            "--pythonpath",
+            f"{ROOT / 'bench'},{ROOT}",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            "--worker-class",
+            args.worker_class,
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+    results: dict[str, list[dict[str, Any]]] = {"bare": [], "api": []}
+    try:
+        wait_listening(port, gunicorn)
+
+        def bodies(day: dt.date, n: int) -> list[str]:
+            picked = [units.pop() for _ in range(min(n, len(units)))]
+            return [json.dumps({"unit": u, "date": day.isoformat(), "zero": True}) for u in picked]
+
+        bare_day = today - dt.timedelta(days=1)
+        # Warm both (imports, first connections) in each worker.
+        load(port, BARE_PATH, token, bodies(bare_day, 200), args.threads, 30)
+        load(port, API_PATH, token, bodies(today, 200), args.threads, 30)
+        per_run = min(args.requests, (len(units) - 10) // 4)
+        print(
+            f"database: postgresql {connection.pg_version // 10000} (fsync={fsync}, "
+            f"synchronous_commit={sync_commit}); units: {total_units:,}; "
+            f"gunicorn: {args.workers} {args.worker_class} workers; client: "
+            f"{args.threads} connections, ≤{per_run} requests or {args.seconds:.0f} s a run; "
+            f"{os.cpu_count()} CPUs; load average before: {load_average()}"
+        )
+        for _round in range(2):
+            for name, path, day in [("bare", BARE_PATH, bare_day), ("api", API_PATH, today)]:
+                result = load(port, path, token, bodies(day, per_run), args.threads, args.seconds)
+                results[name].append(result)
+    finally:
+        gunicorn.send_signal(signal.SIGTERM)
+        gunicorn.wait(timeout=30)
+
+    def rate(r: dict[str, Any]) -> float:
+        return r["sent"] / r["elapsed"]
+
+    print(f"{'run':<28}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}  statuses")
+    for name, label in [("bare", "bare view (one upsert)"), ("api", API_PATH)]:
+        for i, r in enumerate(results[name], start=1):
+            print(
+                f"{label + f' #{i}':<28}{rate(r):>9.0f}{r['p50']:>9.1f}{r['p99']:>9.1f}  "
+                f"{r['codes']}"
+            )
+    bare = statistics.mean(rate(r) for r in results["bare"])
+    api = statistics.mean(rate(r) for r in results["api"])
+    verdict = "ok" if api >= 600 else "MISSES the 600/s target"
+    print(
+        f"submissions: {api:.0f}/s beside the bare view's {bare:.0f}/s "
+        f"(ratio {api / bare:.2f}; target ≥600/s, about half the bare view): {verdict}"
+    )
+    print(f"load average after: {load_average()}")
+
+    created = sum(r["codes"].get("201", 0) for r in results["api"])
+    stored = DailyReport.objects.filter(date=today).count() - 201  # minus the warm-ups + sample
+    top = ReportRollup.objects.get(unit=province, date=today)
+    counted = top.on_time + top.late - 201
+    print(
+        f"check: 201 answers {created}, reports stored {stored}, counted in the province's "
+        f"roll-up {counted}: {'ok' if created == stored == counted else 'MISMATCH'}"
+    )
+    print(f"one submission runs {len(statements)} SQL statements:")
+    for sql in statements:
+        print(f"  {sql[:150]}")
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+if __name__ == "__main__":
+    main()
