@@ -183,8 +183,8 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # Tests use a file, not SQLite's shared in-memory database: with the live
     # server, the worker and the test in different threads, an in-memory database
     # locks whole tables and fails instead of waiting (pytest-django gives each
-    # xdist worker its own file).
-    _db["TEST"] = {"NAME": str(VAR_DIR / "test-safecampus.sqlite3")}
+    # xdist worker its own file; the process id keeps two runs apart).
+    _db["TEST"] = {"NAME": str(VAR_DIR / f"test-safecampus-{os.getpid()}.sqlite3")}
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db.setdefault("OPTIONS", {})
 else:

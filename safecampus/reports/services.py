@@ -248,7 +248,11 @@ def _reporters(unit: Unit) -> list[Person]:
 
 @transaction.atomic
 def level_remind(*, schedule: ReportSchedule, day: dt.date, level: str) -> int:
-    """Before the deadline: remind the units that have not reported."""
+    """Before the deadline: remind the units that have not reported. A reminder that
+    fires after its deadline (the worker was down) is not sent: the deadline's own
+    "missing" notice says it better."""
+    if timezone.now() >= due_at(schedule, level, day):
+        return 0
     units = Unit.objects.filter(
         pk__in=_pending(schedule, day, level).values("unit_id")
     ).select_related("head", "office_contact")
@@ -271,10 +275,14 @@ def level_remind(*, schedule: ReportSchedule, day: dt.date, level: str) -> int:
 def level_due(*, schedule: ReportSchedule, day: dt.date, level: str) -> int:
     """At the deadline: who has not reported is missing; their heads and the parent's
     office are told."""
-    pending = list(_pending(schedule, day, level).select_related("unit"))
+    # Locked, so a report arriving meanwhile is either in (and counted) or waits, and
+    # the notice names exactly the rows marked missing.
+    pending = list(
+        _pending(schedule, day, level).select_for_update(of=("self",)).select_related("unit__head")
+    )
     if not pending:
         return 0
-    _pending(schedule, day, level).update(status=Status.MISSING)
+    ReportStatus.objects.filter(pk__in=[row.pk for row in pending]).update(status=Status.MISSING)
     rollup_recompute(day=day, root=schedule.root)
     by_parent: dict[str, list[Unit]] = defaultdict(list)
     for row in pending:
@@ -344,7 +352,7 @@ def report_submit(
     items = _clean_items(items or [], zero)
     level = LEVEL_OF_KIND[unit.kind]
     now = timezone.now()
-    status_row, _created = ReportStatus.objects.select_for_update().get_or_create(
+    status_row, created = ReportStatus.objects.select_for_update().get_or_create(
         unit=unit,
         date=day,
         defaults={
@@ -352,8 +360,18 @@ def report_submit(
             "schedule": schedule,
             "level": level,
             "due_at": due_at(schedule, level, day),
+            # The day is not opened yet: an exemption already set still holds.
+            "status": lambda: (
+                Status.EXEMPT
+                if ReportExemption.objects.filter(unit=unit, date=day).exists()
+                else Status.NOT_DUE
+            ),
         },
     )
+    if created:
+        # A day not opened yet (the worker was down, or a past day): count the new row,
+        # or the ancestors' counters would miss it until the next full recount.
+        rollup_add(path=unit.path, day=day, status=status_row.status)
     if status_row.status == Status.EXEMPT:
         raise ValidationError(
             {
@@ -494,6 +512,16 @@ def rollup_shift(*, path: str, day: dt.date, old: str, new: str) -> None:
     ReportRollup.objects.filter(date=day, unit__path__in=_ancestor_paths(path)).update(
         **{old: F(old) - 1, new: F(new) + 1}
     )
+
+
+def rollup_add(*, path: str, day: dt.date, status: str) -> None:
+    """A new status row: count it in each ancestor's counters, making rows that are
+    not there yet."""
+    ids = list(Unit.objects.filter(path__in=_ancestor_paths(path)).values_list("pk", flat=True))
+    ReportRollup.objects.bulk_create(
+        [ReportRollup(unit_id=pk, date=day) for pk in ids], ignore_conflicts=True
+    )
+    ReportRollup.objects.filter(date=day, unit_id__in=ids).update(**{status: F(status) + 1})
 
 
 def rollup_recompute(*, day: dt.date, root: Unit) -> None:
