@@ -150,7 +150,12 @@ def schedule_create(
         raise ValidationError({"every_weeks": _("Between 1 and 52.")})
     schedule.full_clean(exclude=["created_by"])
     schedule.save()
-    first = max(starts_on, timezone.localdate())
+    today = timezone.localdate()
+    first = max(starts_on, today)
+    if first == today and timezone.localtime().time() >= schedule.deadline_department:
+        # Created after today's first deadline: start tomorrow rather than mark every
+        # unit missing at once.
+        first = _next_day(schedule, today) or first
     _schedule_open(schedule, first)
     return schedule
 

@@ -162,3 +162,16 @@ class ReportApiTest(BaseTestCase):
             f"&start={DAY.isoformat()}&end={DAY.isoformat()}"
         )
         self.assertEqual(hidden.status_code, 404)
+
+
+class LateScheduleTest(BaseTestCase):
+    def test_a_schedule_created_after_the_first_deadline_starts_the_next_day(self):
+        from safecampus.worker.models import Timer
+
+        afternoon = timezone.make_aware(dt.datetime(2026, 11, 23, 15, 0))  # noqa: DTZ001
+        with time_machine.travel(afternoon, tick=False):
+            schedule = services.schedule_create(
+                by=self.officer, root=self.bureau, name="日报", starts_on=DAY
+            )
+        opening = Timer.objects.get(kind="reports.open", key__startswith=f"reports:{schedule.pk}:")
+        self.assertEqual(opening.payload["day"], "2026-11-24")
