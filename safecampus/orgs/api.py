@@ -208,7 +208,7 @@ def _person_ref(request: HttpRequest, pk: int | None) -> Person | None:
     return None if pk is None else access.person_or_404(request.user, pk)
 
 
-class _Page:
+class ShapedPage:
     """Let the paginator slice the queryset first, then shape only that page."""
 
     def __init__(self, qs: Any, shape: Any) -> None:
@@ -262,7 +262,7 @@ def units_list(request: HttpRequest, filters: Query[UnitFilter]) -> Any:
         qs = qs.filter(kind=filters.kind)
     if filters.q:
         qs = qs.filter(name__icontains=filters.q) | qs.filter(code__icontains=filters.q)
-    return _Page(qs.order_by("path"), lambda page: _unit_out(page, request.user))
+    return ShapedPage(qs.order_by("path"), lambda page: _unit_out(page, request.user))
 
 
 @router.get("/units/{unit_id}", response=UnitOut)
@@ -340,7 +340,7 @@ def areas_list(request: HttpRequest, unit: int | None = None, unassigned: bool =
         qs = qs.filter(unit=access.unit_or_404(request.user, unit))
     if unassigned:
         qs = qs.filter(responsible__isnull=True)
-    return _Page(qs.order_by("unit_id", "name"), lambda page: [_area_out(a) for a in page])
+    return ShapedPage(qs.order_by("unit_id", "name"), lambda page: [_area_out(a) for a in page])
 
 
 @router.get("/areas/{area_id}", response=AreaOut)
@@ -388,7 +388,9 @@ def people_list(
     qs = qs.prefetch_related(  # for masking mobiles: which units each person is in
         Prefetch("memberships", queryset=Membership.objects.select_related("unit"))
     )
-    return _Page(qs.order_by("name", "pk"), lambda page: [_person_out(request, p) for p in page])
+    return ShapedPage(
+        qs.order_by("name", "pk"), lambda page: [_person_out(request, p) for p in page]
+    )
 
 
 @router.get("/people/{person_id}", response=PersonOut)

@@ -10,7 +10,7 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from safecampus.orgs import access
-from safecampus.orgs.api import MAX_ID, Pages
+from safecampus.orgs.api import MAX_ID, Pages, ShapedPage
 from safecampus.orgs.models import Unit
 
 from . import selectors, services
@@ -136,21 +136,9 @@ def report_list(request: HttpRequest, filters: Query[ReportFilter]) -> Any:
         qs = qs.filter(date__lte=filters.date_to)
     if filters.late is not None:
         qs = qs.filter(late_seconds__gt=0) if filters.late else qs.filter(late_seconds=0)
-    return _Shaped(qs.order_by("-date", "unit_id", "-version"))
-
-
-class _Shaped:
-    def __init__(self, qs: Any) -> None:
-        self.qs = qs
-
-    def count(self) -> int:
-        return self.qs.count()
-
-    def __len__(self) -> int:
-        return self.count()
-
-    def __getitem__(self, item: slice) -> list[dict[str, Any]]:
-        return [_out(r) for r in self.qs[item]]
+    return ShapedPage(
+        qs.order_by("-date", "unit_id", "-version"), lambda page: [_out(r) for r in page]
+    )
 
 
 @router.get("/daily-reports/status", response=StatusOut)
