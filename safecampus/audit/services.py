@@ -147,7 +147,8 @@ def audit_record(
     """Append one entry to the chain, in the caller's transaction."""
     actor = actor or current_actor()
     changes = jsonable(changes or {})
-    with transaction.atomic():
+    # Inside the caller's transaction no savepoint is needed: an error here fails it.
+    with transaction.atomic(savepoint=False):
         _lock_chain()
         last = AuditEntry.objects.order_by("-seq").values("seq", "hash").first()
         seq = last["seq"] + 1 if last else 1

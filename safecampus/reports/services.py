@@ -330,6 +330,31 @@ def _children_rollup(unit: Unit, day: dt.date) -> dict[str, int]:
     return dict(Counter(rows.values_list("status", flat=True)))
 
 
+def _open_row(*, unit: Unit, day: dt.date, schedule: ReportSchedule) -> ReportStatus:
+    """The status row of a day not opened yet (the worker was down, or a past day),
+    counted in the ancestors' counters."""
+    level = LEVEL_OF_KIND[unit.kind]
+    status_row, created = ReportStatus.objects.select_for_update().get_or_create(
+        unit=unit,
+        date=day,
+        defaults={
+            "path": unit.path,
+            "schedule": schedule,
+            "level": level,
+            "due_at": due_at(schedule, level, day),
+            # An exemption set before the day opened still holds.
+            "status": lambda: (
+                Status.EXEMPT
+                if ReportExemption.objects.filter(unit=unit, date=day).exists()
+                else Status.NOT_DUE
+            ),
+        },
+    )
+    if created:
+        rollup_add(path=unit.path, day=day, status=status_row.status)
+    return status_row
+
+
 @transaction.atomic
 def report_submit(
     *,
@@ -346,7 +371,10 @@ def report_submit(
     today = timezone.localdate()
     if day > today:
         raise ValidationError({"date": _("A report cannot be for a future date.")})
-    schedule = schedule_for(unit, day)
+    # The day's row, made when the day opened, answers most of what follows; only a
+    # day not opened yet needs the schedules looked up.
+    status_row = ReportStatus.objects.select_for_update().filter(unit=unit, date=day).first()
+    schedule = status_row.schedule if status_row is not None else schedule_for(unit, day)
     if schedule is None:
         raise ValidationError(
             {
@@ -355,28 +383,9 @@ def report_submit(
             }
         )
     items = _clean_items(items or [], zero)
-    level = LEVEL_OF_KIND[unit.kind]
     now = timezone.now()
-    status_row, created = ReportStatus.objects.select_for_update().get_or_create(
-        unit=unit,
-        date=day,
-        defaults={
-            "path": unit.path,
-            "schedule": schedule,
-            "level": level,
-            "due_at": due_at(schedule, level, day),
-            # The day is not opened yet: an exemption already set still holds.
-            "status": lambda: (
-                Status.EXEMPT
-                if ReportExemption.objects.filter(unit=unit, date=day).exists()
-                else Status.NOT_DUE
-            ),
-        },
-    )
-    if created:
-        # A day not opened yet (the worker was down, or a past day): count the new row,
-        # or the ancestors' counters would miss it until the next full recount.
-        rollup_add(path=unit.path, day=day, status=status_row.status)
+    if status_row is None:
+        status_row = _open_row(unit=unit, day=day, schedule=schedule)
     if status_row.status == Status.EXEMPT:
         raise ValidationError(
             {
@@ -384,10 +393,16 @@ def report_submit(
                 % {"unit": unit.name, "day": day.isoformat()}
             }
         )
-    latest = DailyReport.objects.filter(unit=unit, date=day).order_by("-version").first()
+    latest = (
+        DailyReport.objects.filter(unit=unit, date=day).order_by("-version").first()
+        if status_row.report_id is not None
+        else None
+    )
     if latest is not None:
         if latest.zero == zero and latest.items == items and not reason.strip():
-            return latest  # the same report again: a second tap, or a resend from a phone
+            # The same report again: a second tap, or a resend from a phone.
+            latest.repeated = True  # type: ignore[attr-defined]
+            return latest
         if not reason.strip():
             raise ValidationError(
                 {
@@ -415,7 +430,7 @@ def report_submit(
                 zero=zero,
                 items=items,
                 reason=reason.strip()[:500],
-                children=_children_rollup(unit, day),
+                children=_children_rollup(unit, day) if unit.numchild else {},
                 submitted_by=by,
                 submitted_at=now,
                 due_at=status_row.due_at,
