@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F, Q
@@ -42,11 +42,6 @@ ACK_TIMER = "notices.ack_deadline"
 # A second tap on "chase" within this time does not message the same unit again.
 CHASE_MIN_INTERVAL = dt.timedelta(minutes=1)
 _URGENCY_RANK = {Urgency.ROUTINE: 0, Urgency.URGENT: 1, Urgency.EMERGENCY: 2}
-
-
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied(_("You may not do this here."))
 
 
 def ack_timer_key(notice: Notice) -> str:
@@ -182,7 +177,7 @@ def notice_send(
     attachments: Sequence[UploadedFile] = (),
 ) -> Notice:
     """Send a notice from `unit` to the units below it; returns the notice."""
-    _require(access.can_manage(by, unit))
+    access.require(access.can_manage(by, unit))
     if ack_deadline is not None and timezone.is_naive(ack_deadline):
         # The API may give a time without an offset: the local time, as the form reads it.
         ack_deadline = timezone.make_aware(ack_deadline)
@@ -299,7 +294,7 @@ def _acknowledge(receipt: NoticeReceipt, person: Person | None, via: str) -> boo
 @transaction.atomic
 def notice_acknowledge(*, by: Person, receipt: NoticeReceipt) -> NoticeReceipt:
     """A member of the recipient unit confirms the notice (已确认)."""
-    _require(own_units(by).filter(unit_id=receipt.unit_id).exists())
+    access.require(own_units(by).filter(unit_id=receipt.unit_id).exists())
     if not receipt.notice.requires_ack:
         raise ValidationError(_("This notice does not ask for acknowledgement."))
     _acknowledge(receipt, by, "app")
@@ -353,7 +348,7 @@ def _at_least_urgent(urgency: str) -> str:
 @transaction.atomic
 def notice_chase(*, by: Person, notice: Notice) -> int:
     """催办: message again the units that have not read or acknowledged. Returns how many."""
-    _require(access.can_manage(by, notice.sender_unit))
+    access.require(access.can_manage(by, notice.sender_unit))
     now = timezone.now()
     receipts = list(
         laggards(notice)
@@ -428,7 +423,7 @@ def notice_template_update(
     urgency: str,
     requires_ack: bool,
 ) -> NoticeTemplate:
-    _require(can_edit_templates(by))
+    access.require(can_edit_templates(by))
     errors = {}
     if not name.strip():
         errors["name"] = _("Give the template a name.")

@@ -3,7 +3,7 @@ attachments (served only after an access check), and the seasonal templates."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,11 +16,6 @@ from safecampus.orgs.forms import apply_errors
 
 from . import selectors, services
 from .forms import NoticeForm, NoticeTemplateForm
-
-
-def _deny_unless(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied
 
 
 @login_required
@@ -48,7 +43,7 @@ def _initial(request: HttpRequest, units: list) -> dict:
 @login_required
 def compose(request: HttpRequest) -> HttpResponse:
     units = list(selectors.sender_units(request.user))
-    _deny_unless(bool(units))
+    access.require(bool(units))
     form = NoticeForm(
         request.POST or None,
         request.FILES or None,
@@ -94,7 +89,7 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def chase(request: HttpRequest, pk: int) -> HttpResponse:
     notice = selectors.notice_or_404(request.user, pk)
-    _deny_unless(access.can_manage(request.user, notice.sender_unit))
+    access.require(access.can_manage(request.user, notice.sender_unit))
     n = services.notice_chase(by=request.user, notice=notice)
     if n:
         messages.success(
@@ -128,7 +123,7 @@ def template_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    _deny_unless(selectors.can_edit_templates(request.user))
+    access.require(selectors.can_edit_templates(request.user))
     template = selectors.template_or_404(pk)
     fields = ("name", "kind", "title", "body", "urgency", "requires_ack")
     form = NoticeTemplateForm(

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,12 +29,6 @@ from .models import (
     Urgency,
 )
 from .transports import transport_class
-
-
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied(_("You may not do this here."))
-
 
 # --- Preferences and quiet hours ------------------------------------------------------
 
@@ -91,7 +85,7 @@ def preference_update(
     quiet_start: dt.time | None,
     quiet_end: dt.time | None,
 ) -> ContactPreference:
-    _require(by.pk == person.pk)
+    access.require(by.pk == person.pk)
     unknown = [t for t in order if t not in (Transport.EMAIL, Transport.SMS)]
     if unknown:
         raise ValidationError({"order": _("Unknown channel.")})
@@ -442,7 +436,7 @@ def _clean_channel(kind: str, name: str, config: dict[str, Any]) -> dict[str, An
 def channel_create(
     *, by: Person, unit: Unit, kind: str, name: str, config: dict[str, Any]
 ) -> Channel:
-    _require(access.can_manage(by, unit))
+    access.require(access.can_manage(by, unit))
     config = _clean_channel(kind, name, config)
     return Channel.objects.create(unit=unit, kind=kind, name=name.strip(), config=config)
 
@@ -451,7 +445,7 @@ def channel_create(
 def channel_update(
     *, by: Person, channel: Channel, name: str, config: dict[str, Any], enabled: bool = True
 ) -> Channel:
-    _require(access.can_manage(by, channel.unit))
+    access.require(access.can_manage(by, channel.unit))
     channel.config = _clean_channel(channel.kind, name, config)
     channel.name = name.strip()
     channel.enabled = enabled
@@ -462,7 +456,7 @@ def channel_update(
 @transaction.atomic
 def channel_test(*, by: Person, channel: Channel) -> Delivery:
     """One click: a test message to the robot; its delivery shows whether it arrived."""
-    _require(access.can_manage(by, channel.unit))
+    access.require(access.can_manage(by, channel.unit))
     notification = notification_create(
         event="test",
         title=_("Test message from Safe Campus"),
@@ -483,7 +477,7 @@ def channel_test(*, by: Person, channel: Channel) -> Delivery:
 def sms_template_set(*, by: Person, event: str, template_id: str, params: str) -> Any:
     from .models import SmsTemplate
 
-    _require(access.can_manage_accounts(by))
+    access.require(access.can_manage_accounts(by))
     names = [p.strip() for p in params.split(",") if p.strip()]
     template, _created = SmsTemplate.objects.update_or_create(
         event=event.strip(),
@@ -498,7 +492,7 @@ def allowed_network_add(*, by: Person, cidr: str, note: str = "") -> Any:
 
     from .models import AllowedNetwork
 
-    _require(access.can_manage_accounts(by))
+    access.require(access.can_manage_accounts(by))
     try:
         network = ipaddress.ip_network(cidr.strip(), strict=False)
     except ValueError:
@@ -512,5 +506,5 @@ def allowed_network_add(*, by: Person, cidr: str, note: str = "") -> Any:
 def allowed_network_remove(*, by: Person, pk: int) -> None:
     from .models import AllowedNetwork
 
-    _require(access.can_manage_accounts(by))
+    access.require(access.can_manage_accounts(by))
     AllowedNetwork.objects.filter(pk=pk).delete()

@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,11 +15,6 @@ from safecampus.orgs.forms import apply_errors
 from . import selectors, services
 from .forms import ChannelForm, PreferenceForm
 from .models import Channel, Delivery, Notification
-
-
-def _deny_unless(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied
 
 
 @login_required
@@ -80,7 +75,7 @@ def ack(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 def channels(request: HttpRequest, pk: int) -> HttpResponse:
     unit = access.unit_or_404(request.user, pk)
-    _deny_unless(access.can_manage(request.user, unit))
+    access.require(access.can_manage(request.user, unit))
     return render(
         request, "notify/channels.html", {"unit": unit, "channels": selectors.unit_channels(unit)}
     )
@@ -89,7 +84,7 @@ def channels(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def channel_new(request: HttpRequest, pk: int) -> HttpResponse:
     unit = access.unit_or_404(request.user, pk)
-    _deny_unless(access.can_manage(request.user, unit))
+    access.require(access.can_manage(request.user, unit))
     form = ChannelForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -113,7 +108,7 @@ def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
     channel = get_object_or_404(Channel.objects.select_related("unit"), pk=pk)
     if not access.unit_visible(request.user, channel.unit):
         raise Http404
-    _deny_unless(access.can_manage(request.user, channel.unit))
+    access.require(access.can_manage(request.user, channel.unit))
     form = ChannelForm(
         request.POST or None,
         editing=True,
@@ -154,7 +149,7 @@ def channel_test(request: HttpRequest, pk: int) -> HttpResponse:
     channel = get_object_or_404(Channel.objects.select_related("unit"), pk=pk)
     if not access.unit_visible(request.user, channel.unit):
         raise Http404
-    _deny_unless(access.can_manage(request.user, channel.unit))
+    access.require(access.can_manage(request.user, channel.unit))
     delivery = services.channel_test(by=request.user, channel=channel)
     messages.info(request, _("Test message queued; this page shows whether it arrived."))
     return redirect("notify:notification", pk=delivery.notification_id)
@@ -201,7 +196,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     from .forms import AllowedNetworkForm, SmsTemplateForm
     from .models import AllowedNetwork, SmsTemplate
 
-    _deny_unless(access.can_manage_accounts(request.user))
+    access.require(access.can_manage_accounts(request.user))
     which = request.POST.get("form")
     sms_form = SmsTemplateForm(request.POST if which == "sms" else None, prefix="sms")
     net_form = AllowedNetworkForm(request.POST if which == "net" else None, prefix="net")

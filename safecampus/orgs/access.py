@@ -21,8 +21,10 @@ from functools import reduce
 from operator import or_
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from .models import (
     MANAGER_ROLES,
@@ -281,3 +283,9 @@ def can_edit_notice_templates(user: Any) -> bool:
     if paths is None:
         return True
     return any(len(p) == Unit.steplen for p in paths)
+
+
+def require(allowed: bool) -> None:
+    """Refuse (403) what the rules above did not allow: every service and view says so here."""
+    if not allowed:
+        raise PermissionDenied(_("You may not do this here."))

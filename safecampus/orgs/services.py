@@ -37,11 +37,6 @@ from .models import (
 UNIT_FIELDS = ("code", "name", "kind", "address", "phone", "head", "office_contact")
 
 
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied(_("You may not do this here."))
-
-
 def _full_clean(obj: Any, exclude: list[str] | None = None) -> None:
     obj.full_clean(exclude=exclude)
 
@@ -94,9 +89,9 @@ def unit_create(
     office_contact: Person | None = None,
 ) -> Unit:
     if parent is None:
-        _require(access.can_create_root(by))
+        access.require(access.can_create_root(by))
     else:
-        _require(access.can_manage(by, parent))
+        access.require(access.can_manage(by, parent))
         parent = Unit.objects.get(pk=parent.pk)  # fresh path and child count for the insert
         if parent.is_archived:
             raise ValidationError({"parent": _("The parent unit is archived.")})
@@ -122,7 +117,7 @@ def unit_create(
 
 @transaction.atomic
 def unit_update(*, by: Person, unit: Unit, **fields: Any) -> Unit:
-    _require(access.can_manage(by, unit))
+    access.require(access.can_manage(by, unit))
     unknown = set(fields) - set(UNIT_FIELDS)
     if unknown:
         raise ValidationError({f: _("This field cannot be changed.") for f in unknown})
@@ -150,7 +145,7 @@ def unit_update(*, by: Person, unit: Unit, **fields: Any) -> Unit:
 @transaction.atomic
 def unit_move(*, by: Person, unit: Unit, new_parent: Unit) -> Unit:
     """Put a unit (with its subtree) under another parent; cycles are refused."""
-    _require(access.can_manage(by, unit) and access.can_manage(by, new_parent))
+    access.require(access.can_manage(by, unit) and access.can_manage(by, new_parent))
     unit.refresh_from_db()
     new_parent.refresh_from_db()
     if new_parent.path.startswith(unit.path):
@@ -177,7 +172,7 @@ def unit_move(*, by: Person, unit: Unit, new_parent: Unit) -> Unit:
 
 @transaction.atomic
 def unit_archive(*, by: Person, unit: Unit) -> Unit:
-    _require(access.can_manage(by, unit))
+    access.require(access.can_manage(by, unit))
     if Unit.objects.get_children(unit).filter(archived_at__isnull=True).exists():
         raise ValidationError(_("Archive the units under it first."))
     if unit.archived_at is None:
@@ -188,7 +183,7 @@ def unit_archive(*, by: Person, unit: Unit) -> Unit:
 
 @transaction.atomic
 def unit_restore(*, by: Person, unit: Unit) -> Unit:
-    _require(access.can_manage(by, unit))
+    access.require(access.can_manage(by, unit))
     parent = Unit.objects.get_parent(unit)
     if parent is not None and parent.is_archived:
         raise ValidationError(_("Restore the unit above it first."))
@@ -215,9 +210,9 @@ def unit_has_history(unit: Unit) -> bool:
 @transaction.atomic
 def unit_delete(*, by: Person, unit: Unit) -> None:
     """Only a unit created by mistake, with no history, can be deleted; others are archived."""
-    _require(access.can_manage(by, unit))
+    access.require(access.can_manage(by, unit))
     if unit.depth == 1 and not access.can_create_root(by):
-        _require(False)
+        access.require(False)
     if unit_has_history(unit):
         raise ValidationError(_("This unit has history and cannot be deleted; archive it instead."))
     try:
@@ -241,7 +236,7 @@ def area_create(
     responsible: Person | None = None,
     description: str = "",
 ) -> Area:
-    _require(access.can_manage(by, unit))
+    access.require(access.can_manage(by, unit))
     if unit.is_archived:
         raise ValidationError({"unit": _("The unit is archived.")})
     _check_people_visible(by, responsible=responsible)
@@ -259,7 +254,7 @@ def area_create(
 
 @transaction.atomic
 def area_update(*, by: Person, area: Area, **fields: Any) -> Area:
-    _require(access.can_manage(by, area.unit))
+    access.require(access.can_manage(by, area.unit))
     allowed = {"name", "kind", "responsible", "description"}
     unknown = set(fields) - allowed
     if unknown:
@@ -273,7 +268,7 @@ def area_update(*, by: Person, area: Area, **fields: Any) -> Area:
 
 @transaction.atomic
 def area_archive(*, by: Person, area: Area) -> Area:
-    _require(access.can_manage(by, area.unit))
+    access.require(access.can_manage(by, area.unit))
     area.archived_at = area.archived_at or timezone.now()
     area.save()
     return area
@@ -303,7 +298,7 @@ def person_create(
     password: str | None = None,
 ) -> Person:
     """A new person in a unit. Without a password the account cannot log in until one is set."""
-    _require(access.can_manage(by, unit) or access.can_manage_accounts(by))
+    access.require(access.can_manage(by, unit) or access.can_manage_accounts(by))
     mobile = (mobile or "").strip() or None
     person = Person(
         username=(username or "").strip()
@@ -327,7 +322,7 @@ def person_create(
 
 @transaction.atomic
 def person_update(*, by: Person, person: Person, **fields: Any) -> Person:
-    _require(access.can_manage_person(by, person) or by.pk == person.pk)
+    access.require(access.can_manage_person(by, person) or by.pk == person.pk)
     allowed = {"name", "mobile", "email"}
     if access.can_manage_accounts(by):
         allowed |= {"is_active", "username"}
@@ -347,7 +342,7 @@ def person_update(*, by: Person, person: Person, **fields: Any) -> Person:
 @transaction.atomic
 def person_set_password(*, by: Person, person: Person, password: str) -> Person:
     """The system administrator resets a password; a person changes their own."""
-    _require(access.can_manage_accounts(by) or by.pk == person.pk)
+    access.require(access.can_manage_accounts(by) or by.pk == person.pk)
     validate_password(password, person)
     person.set_password(password)
     person.password_changed_at = timezone.now()
@@ -377,7 +372,7 @@ def _grant(*, by: Person, person: Person, unit: Unit, role: str) -> Membership:
         # The system administrator places new accounts in units; it grants no rights.
         access.can_manage_accounts(by) and role == Role.STAFF
     )
-    _require(allowed)
+    access.require(allowed)
     if role not in Role.values:
         raise ValidationError({"role": _("Unknown role.")})
     if unit.is_archived:
@@ -394,14 +389,14 @@ def _grant(*, by: Person, person: Person, unit: Unit, role: str) -> Membership:
 def membership_revoke(*, by: Person, membership: Membership) -> None:
     if membership.person_id == by.pk:
         raise PermissionDenied(_("Nobody can change their own roles."))
-    _require(access.can_grant_roles(by, membership.unit))
+    access.require(access.can_grant_roles(by, membership.unit))
     membership.delete()
 
 
 @transaction.atomic
 def admin_role_grant(*, by: Person, person: Person, role: str) -> Person:
     """The security administrator names the three administrators; never itself."""
-    _require(access.can_grant_admin_roles(by))
+    access.require(access.can_grant_admin_roles(by))
     if person.pk == by.pk:
         raise PermissionDenied(_("Nobody can grant a role to themselves."))
     if role not in AdminRole.values and role != "":
@@ -425,7 +420,7 @@ def admin_role_grant(*, by: Person, person: Person, role: str) -> Person:
 
 @transaction.atomic
 def seat_set(*, by: Person, unit: Unit, person: Person, position: str) -> LeadershipSeat:
-    _require(access.can_manage(by, unit))
+    access.require(access.can_manage(by, unit))
     _check_people_visible(by, person=person)
     if position not in Position.values:
         raise ValidationError({"position": _("Unknown position.")})
@@ -456,7 +451,7 @@ def seat_set(*, by: Person, unit: Unit, person: Person, position: str) -> Leader
 
 @transaction.atomic
 def seat_remove(*, by: Person, seat: LeadershipSeat) -> None:
-    _require(access.can_manage(by, seat.unit))
+    access.require(access.can_manage(by, seat.unit))
     seat.delete()
 
 
@@ -470,7 +465,7 @@ def policy_get() -> SecurityPolicy:
 
 @transaction.atomic
 def policy_update(*, by: Person, **fields: Any) -> SecurityPolicy:
-    _require(access.can_edit_security_policy(by))
+    access.require(access.can_edit_security_policy(by))
     policy = policy_get()
     for key, value in fields.items():
         setattr(policy, key, value)

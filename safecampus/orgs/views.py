@@ -31,11 +31,6 @@ from .imports import org_import, template_workbook
 from .models import ALLOWED_CHILDREN, LeadershipSeat, Unit, UnitKind
 
 
-def _deny_unless(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied
-
-
 def _xlsx(content: bytes, filename: str) -> HttpResponse:
     response = HttpResponse(content, content_type=XLSX_MIME)
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{filename}"
@@ -123,7 +118,7 @@ def _unit_form(request: HttpRequest, unit: Unit | None, parent: Unit | None) -> 
 @login_required
 def unit_edit(request: HttpRequest, pk: int) -> HttpResponse:
     unit = access.unit_or_404(request.user, pk)
-    _deny_unless(access.can_manage(request.user, unit))
+    access.require(access.can_manage(request.user, unit))
     return _form_page(
         request,
         _unit_form(request, unit, None),
@@ -138,7 +133,7 @@ def unit_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def unit_new(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     parent = access.unit_or_404(request.user, pk) if pk is not None else None
-    _deny_unless(
+    access.require(
         access.can_manage(request.user, parent) if parent else access.can_create_root(request.user)
     )
     return _form_page(
@@ -155,7 +150,7 @@ def unit_new(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @login_required
 def unit_move(request: HttpRequest, pk: int) -> HttpResponse:
     unit = access.unit_or_404(request.user, pk)
-    _deny_unless(access.can_manage(request.user, unit))
+    access.require(access.can_manage(request.user, unit))
     form = MoveForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         target = (
@@ -201,7 +196,7 @@ def _post_action(request: HttpRequest, unit: Unit, action: Any, done: str) -> Ht
 @require_POST
 def unit_archive(request: HttpRequest, pk: int) -> HttpResponse:
     unit = access.unit_or_404(request.user, pk)
-    _deny_unless(access.can_manage(request.user, unit))
+    access.require(access.can_manage(request.user, unit))
     return _post_action(
         request, unit, lambda: services.unit_archive(by=request.user, unit=unit), _("Archived.")
     )
@@ -211,7 +206,7 @@ def unit_archive(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def unit_restore(request: HttpRequest, pk: int) -> HttpResponse:
     unit = access.unit_or_404(request.user, pk)
-    _deny_unless(access.can_manage(request.user, unit))
+    access.require(access.can_manage(request.user, unit))
     return _post_action(
         request, unit, lambda: services.unit_restore(by=request.user, unit=unit), _("Restored.")
     )
@@ -221,7 +216,7 @@ def unit_restore(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def unit_delete(request: HttpRequest, pk: int) -> HttpResponse:
     unit = access.unit_or_404(request.user, pk)
-    _deny_unless(access.can_manage(request.user, unit))
+    access.require(access.can_manage(request.user, unit))
     parent = Unit.objects.get_parent(unit)
     try:
         services.unit_delete(by=request.user, unit=unit)
@@ -239,7 +234,7 @@ def unit_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def area_new(request: HttpRequest, pk: int) -> HttpResponse:
     unit = access.unit_or_404(request.user, pk)
-    _deny_unless(access.can_manage(request.user, unit))
+    access.require(access.can_manage(request.user, unit))
     return _form_page(
         request,
         AreaForm(request.POST or None, people=selectors.people_in_unit_tree(unit)),
@@ -254,7 +249,7 @@ def area_new(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def area_edit(request: HttpRequest, pk: int) -> HttpResponse:
     area = access.area_or_404(request.user, pk)
-    _deny_unless(access.can_manage(request.user, area.unit))
+    access.require(access.can_manage(request.user, area.unit))
     form = AreaForm(
         request.POST or None,
         people=selectors.people_in_unit_tree(area.unit),
@@ -290,7 +285,7 @@ def area_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def area_archive(request: HttpRequest, pk: int) -> HttpResponse:
     area = access.area_or_404(request.user, pk)
-    _deny_unless(access.can_manage(request.user, area.unit))
+    access.require(access.can_manage(request.user, area.unit))
     return _post_action(
         request,
         area.unit,
@@ -321,7 +316,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
         initial={"name": person.name, "mobile": person.mobile, "email": person.email},
     )
     if request.method == "POST":
-        _deny_unless(can_edit)
+        access.require(can_edit)
         if form.is_valid():
             try:
                 services.person_update(by=request.user, person=person, **form.cleaned_data)
@@ -356,7 +351,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def person_new(request: HttpRequest, pk: int) -> HttpResponse:
     unit = access.unit_or_404(request.user, pk)
-    _deny_unless(access.can_manage(request.user, unit))
+    access.require(access.can_manage(request.user, unit))
 
     def save(data: dict[str, Any]) -> Any:
         role = data.pop("role")
@@ -376,7 +371,7 @@ def person_new(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def role_grant(request: HttpRequest, pk: int) -> HttpResponse:
     unit = access.unit_or_404(request.user, pk)
-    _deny_unless(access.can_grant_roles(request.user, unit))
+    access.require(access.can_grant_roles(request.user, unit))
     people_qs = (
         selectors.people_in_unit_tree(unit)
         .filter(pk__in=access.people_visible(request.user).values("pk"))
@@ -410,7 +405,7 @@ def role_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def seat_new(request: HttpRequest, pk: int) -> HttpResponse:
     unit = access.unit_or_404(request.user, pk)
-    _deny_unless(access.can_manage(request.user, unit))
+    access.require(access.can_manage(request.user, unit))
     return _form_page(
         request,
         SeatForm(request.POST or None, people=selectors.people_in_unit_tree(unit)),
@@ -428,7 +423,7 @@ def seat_remove(request: HttpRequest, pk: int) -> HttpResponse:
     seat = LeadershipSeat.objects.select_related("unit").filter(pk=pk).first()
     if seat is None or not access.unit_visible(request.user, seat.unit):
         raise Http404
-    _deny_unless(access.can_manage(request.user, seat.unit))
+    access.require(access.can_manage(request.user, seat.unit))
     services.seat_remove(by=request.user, seat=seat)
     messages.success(request, _("Removed from the leadership group."))
     return redirect("orgs:unit", pk=seat.unit_id)
@@ -439,7 +434,7 @@ def seat_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def import_view(request: HttpRequest) -> HttpResponse:
-    _deny_unless(access.can_import(request.user))
+    access.require(access.can_import(request.user))
     form = ImportForm(request.POST or None, request.FILES or None)
     result = None
     if request.method == "POST" and form.is_valid():
@@ -456,7 +451,7 @@ def import_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def import_template(request: HttpRequest) -> HttpResponse:
-    _deny_unless(access.can_import(request.user))
+    access.require(access.can_import(request.user))
     return _xlsx(template_workbook(), "safecampus-import-template.xlsx")
 
 

@@ -12,14 +12,9 @@ from .forms import AdminRoleForm, PolicyForm, SetPasswordForm, apply_errors
 from .models import Person
 
 
-def _deny_unless(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied
-
-
 @login_required
 def policy(request: HttpRequest) -> HttpResponse:
-    _deny_unless(access.can_edit_security_policy(request.user))
+    access.require(access.can_edit_security_policy(request.user))
     current = services.policy_get()
     form = PolicyForm(request.POST or None, instance=current)
     if request.method == "POST" and form.is_valid():
@@ -37,7 +32,7 @@ def policy(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def admins(request: HttpRequest) -> HttpResponse:
-    _deny_unless(access.can_grant_admin_roles(request.user))
+    access.require(access.can_grant_admin_roles(request.user))
     form = AdminRoleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         person = Person.objects.filter(username=form.cleaned_data["username"].strip()).first()
@@ -61,7 +56,7 @@ def admins(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def accounts(request: HttpRequest) -> HttpResponse:
-    _deny_unless(access.can_manage_accounts(request.user))
+    access.require(access.can_manage_accounts(request.user))
     query = request.GET.get("q", "").strip()[:50]
     people = Person.objects.order_by("username")
     if query:
@@ -71,7 +66,7 @@ def accounts(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def account_password(request: HttpRequest, pk: int) -> HttpResponse:
-    _deny_unless(access.can_manage_accounts(request.user))
+    access.require(access.can_manage_accounts(request.user))
     person = access.person_or_404(request.user, pk)
     form = SetPasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -96,7 +91,7 @@ def account_password(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def account_toggle(request: HttpRequest, pk: int) -> HttpResponse:
-    _deny_unless(access.can_manage_accounts(request.user) and request.method == "POST")
+    access.require(access.can_manage_accounts(request.user) and request.method == "POST")
     person = access.person_or_404(request.user, pk)
     try:
         services.person_update(by=request.user, person=person, is_active=not person.is_active)

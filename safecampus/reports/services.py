@@ -4,7 +4,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Length
@@ -43,11 +43,6 @@ REPORTER_ROLES = {
     Role.BUREAU_LEADER,
 }
 STATUS_FIELDS = [s.value for s in Status]
-
-
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied(_("You may not do this here."))
 
 
 def can_report(user: Any, unit: Unit) -> bool:
@@ -129,7 +124,7 @@ def schedule_create(
     every_weeks: int = 1,
     **deadlines: dt.time,
 ) -> ReportSchedule:
-    _require(access.can_manage(by, root))
+    access.require(access.can_manage(by, root))
     schedule = ReportSchedule(
         root=root,
         name=name.strip(),
@@ -367,7 +362,7 @@ def report_submit(
 ) -> DailyReport:
     """Record a report as the server receives it. The same report twice (a double tap)
     returns the first; a different one needs a reason and becomes a new version."""
-    _require(can_report(by, unit))
+    access.require(can_report(by, unit))
     today = timezone.localdate()
     if day > today:
         raise ValidationError({"date": _("A report cannot be for a future date.")})
@@ -475,7 +470,7 @@ def _clean_items(items: list[dict[str, Any]], zero: bool) -> list[dict[str, Any]
 
 @transaction.atomic
 def exemption_set(*, by: Person, unit: Unit, day: dt.date, reason: str) -> ReportExemption:
-    _require(access.can_manage(by, unit))
+    access.require(access.can_manage(by, unit))
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason (holiday, closure…).")})
     exemption, _created = ReportExemption.objects.update_or_create(
@@ -491,7 +486,7 @@ def exemption_set(*, by: Person, unit: Unit, day: dt.date, reason: str) -> Repor
 @transaction.atomic
 def report_chase(*, by: Person, unit: Unit, day: dt.date) -> int:
     """One tap: remind every unit under `unit` that has not reported for the day."""
-    _require(access.can_manage(by, unit))
+    access.require(access.can_manage(by, unit))
     rows = (
         ReportStatus.objects.filter(
             access.subtree(unit.path, "path"), date=day, status__in=[Status.NOT_DUE, Status.MISSING]

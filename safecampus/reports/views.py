@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -44,11 +44,6 @@ LEDGER_STATUS = {
     Status.MISSING: "漏报",
     Status.EXEMPT: "免报",
 }
-
-
-def _deny_unless(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied
 
 
 def _day(value: str | None, default: dt.date) -> dt.date:
@@ -150,7 +145,7 @@ def _receipt_message(report: DailyReport) -> str:
 def zero(request: HttpRequest, pk: int) -> HttpResponse:
     """One tap: 今日平安无事. A second tap returns the report already made."""
     unit = access.unit_or_404(request.user, pk)
-    _deny_unless(services.can_report(request.user, unit))
+    access.require(services.can_report(request.user, unit))
     day = _day(request.POST.get("date"), timezone.localdate())
     try:
         report = services.report_submit(by=request.user, unit=unit, day=day, zero=True)
@@ -166,7 +161,7 @@ def zero(request: HttpRequest, pk: int) -> HttpResponse:
 def report_form(request: HttpRequest, pk: int) -> HttpResponse:
     """A report with items; when the day's report exists, a correction (new version)."""
     unit = access.unit_or_404(request.user, pk)
-    _deny_unless(services.can_report(request.user, unit))
+    access.require(services.can_report(request.user, unit))
     day = _day(request.GET.get("date"), timezone.localdate())
     latest = DailyReport.objects.filter(unit=unit, date=day).order_by("-version").first()
     initial_items = (latest.items if latest else []) or []
@@ -233,7 +228,7 @@ def status(request: HttpRequest) -> HttpResponse:
 @require_POST
 def chase(request: HttpRequest, pk: int) -> HttpResponse:
     unit = access.unit_or_404(request.user, pk)
-    _deny_unless(access.can_manage(request.user, unit))
+    access.require(access.can_manage(request.user, unit))
     day = _day(request.POST.get("date"), timezone.localdate())
     count = services.report_chase(by=request.user, unit=unit, day=day)
     messages.success(request, _("Chased %(n)d units that have not reported.") % {"n": count})
@@ -370,7 +365,7 @@ def schedules(request: HttpRequest) -> HttpResponse:
     can_create = roots.exists()
     form = ScheduleForm(request.POST or None, roots=roots) if can_create else None
     if request.method == "POST":
-        _deny_unless(can_create)
+        access.require(can_create)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -391,7 +386,7 @@ def schedules(request: HttpRequest) -> HttpResponse:
 @login_required
 def exemptions(request: HttpRequest, pk: int) -> HttpResponse:
     unit = access.unit_or_404(request.user, pk)
-    _deny_unless(access.can_manage(request.user, unit))
+    access.require(access.can_manage(request.user, unit))
     form = ExemptionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
