@@ -150,23 +150,59 @@ def audit_record(
     # Inside the caller's transaction no savepoint is needed: an error here fails it.
     with transaction.atomic(savepoint=False):
         _lock_chain()
-        last = AuditEntry.objects.order_by("-seq").values("seq", "hash").first()
-        seq = last["seq"] + 1 if last else 1
-        prev_hash = last["hash"] if last else GENESIS
-        fields = {
-            "seq": seq,
-            "at": timezone.now(),
-            "actor_id": actor.id,
-            "actor_label": actor.label[:150],
-            "ip": actor.ip,
-            "action": action,
-            "model": model,
-            "object_id": str(object_id)[:64],
-            "object_repr": str(object_repr)[:200],
-            "changes": changes,
-            "prev_hash": prev_hash,
-        }
-        return AuditEntry.objects.create(hash=entry_hash(**fields), **fields)
+        # Every write of record passes here, with the chain locked until COMMIT on
+        # PostgreSQL: the two statements are written out rather than built by the ORM
+        # each time (bench/reports_submit.py measures the difference).
+        with connection.cursor() as cursor:
+            cursor.execute(_HEAD_SQL)
+            last = cursor.fetchone()
+            seq = last[0] + 1 if last else 1
+            prev_hash = last[1] if last else GENESIS
+            fields = {
+                "seq": seq,
+                "at": timezone.now(),
+                "actor_id": actor.id,
+                "actor_label": actor.label[:150],
+                "ip": actor.ip,
+                "action": action,
+                "model": model,
+                "object_id": str(object_id)[:64],
+                "object_repr": str(object_repr)[:200],
+                "changes": changes,
+                "prev_hash": prev_hash,
+            }
+            fields["hash"] = entry_hash(**fields)
+            cursor.execute(
+                _APPEND_SQL,
+                [
+                    AuditEntry._meta.get_field(name).get_db_prep_save(fields[name], connection)
+                    for name in _APPEND_COLUMNS
+                ],
+            )
+            (pk,) = cursor.fetchone()
+        return AuditEntry(pk=pk, **fields)
+
+
+_HEAD_SQL = "SELECT seq, hash FROM audit_auditentry ORDER BY seq DESC LIMIT 1"
+_APPEND_COLUMNS = [
+    "seq",
+    "at",
+    "actor_id",
+    "actor_label",
+    "ip",
+    "action",
+    "model",
+    "object_id",
+    "object_repr",
+    "changes",
+    "prev_hash",
+    "hash",
+]
+# Fixed column names; the values are parameters.
+_APPEND_SQL = (
+    f"INSERT INTO audit_auditentry ({', '.join(_APPEND_COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join(['%s'] * len(_APPEND_COLUMNS))}) RETURNING id"
+)
 
 
 @dataclass(frozen=True)
