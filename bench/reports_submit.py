@@ -128,6 +128,36 @@ def client_main() -> None:
     )
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes so far (Linux /proc; 0 where unreadable)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+def processes(name: str, parent: int | None = None) -> list[int]:
+    """Pids of processes called `name` (or children of `parent`), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if (parent is not None and ppid == parent) or (parent is None and comm == name):
+            found.append(int(entry.name))
+    return found
+
+
 def load(port: int, path: str, token: str, bodies: list[str], threads: int, seconds: float):
     job = {
         "port": port,
@@ -329,7 +359,14 @@ def main() -> None:
         )
         for _round in range(2):
             for name, path, day in [("bare", BARE_PATH, bare_day), ("api", API_PATH, today)]:
+                # CPU of the app (gunicorn's workers) and of the database server (its
+                # processes, when it runs on this machine) per request.
+                app_pids = [gunicorn.pid, *processes("", parent=gunicorn.pid)]
+                db_pids = processes("postgres")
+                app_cpu, db_cpu = cpu_seconds(app_pids), cpu_seconds(db_pids)
                 result = load(port, path, token, bodies(day, per_run), args.threads, args.seconds)
+                result["app_ms"] = (cpu_seconds(app_pids) - app_cpu) * 1000 / result["sent"]
+                result["db_ms"] = (cpu_seconds(db_pids) - db_cpu) * 1000 / result["sent"]
                 results[name].append(result)
     finally:
         gunicorn.send_signal(signal.SIGTERM)
@@ -338,12 +375,15 @@ def main() -> None:
     def rate(r: dict[str, Any]) -> float:
         return r["sent"] / r["elapsed"]
 
-    print(f"{'run':<28}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}  statuses")
+    print(
+        f"{'run':<28}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'app CPU':>9}{'db CPU':>9}"
+        "  statuses  (CPU: ms a request)"
+    )
     for name, label in [("bare", "bare view (one upsert)"), ("api", API_PATH)]:
         for i, r in enumerate(results[name], start=1):
             print(
-                f"{label + f' #{i}':<28}{rate(r):>9.0f}{r['p50']:>9.1f}{r['p99']:>9.1f}  "
-                f"{r['codes']}"
+                f"{label + f' #{i}':<28}{rate(r):>9.0f}{r['p50']:>9.1f}{r['p99']:>9.1f}"
+                f"{r['app_ms']:>9.2f}{r['db_ms']:>9.2f}  {r['codes']}"
             )
     bare = statistics.mean(rate(r) for r in results["bare"])
     api = statistics.mean(rate(r) for r in results["api"])

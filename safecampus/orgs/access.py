@@ -22,6 +22,7 @@ from operator import or_
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -45,9 +46,15 @@ def _scope(user: Any) -> dict[str, list[str]]:
         return cached
     scope: dict[str, list[str]] = {"see": [], "manage": []}
     if user is not None and user.is_authenticated and user.is_active:
-        rows = Membership.objects.filter(person=user, unit__archived_at__isnull=True).values_list(
-            "unit__path", "role"
-        )
+        # Asked on every request that touches a unit: written out once.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT u.path, m.role FROM orgs_membership m "
+                "JOIN orgs_unit u ON u.id = m.unit_id "
+                "WHERE m.person_id = %s AND u.archived_at IS NULL",
+                [user.pk],
+            )
+            rows = cursor.fetchall()
         for path, role in rows:
             scope["see"].append(path)
             if role in MANAGER_ROLES:

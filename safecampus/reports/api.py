@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
+from safecampus.lib.sql import fetch_one
 from safecampus.orgs import access
 from safecampus.orgs.api import MAX_ID, Pages, ShapedPage
 from safecampus.orgs.models import Unit
@@ -103,7 +104,7 @@ def _counts(c: selectors.Counts) -> dict[str, Any]:
 def report_submit(request: HttpRequest, payload: ReportIn) -> Any:
     """Submit a zero report or items. The same report again answers 200 with the first;
     a correction (different content) needs a reason and answers 201 with the new version."""
-    unit = Unit.objects.filter(pk=payload.unit).first()
+    unit = fetch_one(Unit, "SELECT * FROM orgs_unit WHERE id = %s", [payload.unit])
     if unit is None:
         raise Http404
     if not access.unit_visible(request.user, unit):

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from safecampus.audit.services import audit_record
 from safecampus.lib.calendar import default_is_workday, official_days
+from safecampus.lib.sql import fetch_one
 from safecampus.notify.models import Urgency
 from safecampus.notify.services import notification_create, office_people
 from safecampus.orgs import access
@@ -461,8 +462,7 @@ _STATUS_SQL = (
 def _status_for_update(unit_id: int, day: dt.date) -> ReportStatus | None:
     """The unit's row for the day, locked until COMMIT: two taps take turns here."""
     sql = _STATUS_SQL + (" FOR UPDATE" if connection.features.has_select_for_update else "")
-    rows = list(ReportStatus.objects.raw(sql, [unit_id, connection.ops.adapt_datefield_value(day)]))
-    return rows[0] if rows else None
+    return fetch_one(ReportStatus, sql, [unit_id, connection.ops.adapt_datefield_value(day)])
 
 
 _REPORT_COLUMNS = [f.column for f in DailyReport._meta.concrete_fields if not f.primary_key]

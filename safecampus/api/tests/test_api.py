@@ -1,6 +1,7 @@
 """The JSON API under /api/v1/: token auth, reads and writes, errors, and "B cannot see A"."""
 
 import json
+from datetime import timedelta
 from io import BytesIO
 from typing import Any
 
@@ -178,6 +179,38 @@ class TokenTest(ApiTestCase):
         client = self.api(self.officer)
         Person.objects.filter(pk=self.officer.pk).update(is_active=False)
         self.assertError(client.get("/units"), 401)
+
+    def test_token_use_is_noted_at_most_every_five_minutes(self) -> None:
+        client = self.api(self.officer)
+        self.assertEqual(client.get("/units").status_code, 200)
+        token = ApiToken.objects.get(person=self.officer)
+        first = token.last_used_at
+        self.assertIsNotNone(first)
+        client.get("/units")
+        token.refresh_from_db()
+        self.assertEqual(token.last_used_at, first)  # a minute later: not written again
+        old = first - timedelta(minutes=6)
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=old)
+        client.get("/units")
+        token.refresh_from_db()
+        self.assertGreater(token.last_used_at, first)
+
+    def test_the_token_holder_is_the_whole_person(self) -> None:
+        # Authentication reads the person with a hand-written statement: what it gives
+        # must be the same person the ORM would (datetimes aware on SQLite too).
+        client = self.api(self.officer)
+        response = client.get("/units")
+        self.assertEqual(response.status_code, 200)
+        from safecampus.api.auth import BearerToken
+
+        request = type("R", (), {})()
+        person = BearerToken().authenticate(request, client.headers["Authorization"][7:])
+        expected = Person.objects.get(pk=self.officer.pk)
+        self.assertEqual(person, expected)
+        self.assertEqual(person.username, expected.username)
+        self.assertEqual(person.date_joined, expected.date_joined)
+        self.assertIsNotNone(person.date_joined.tzinfo)
+        self.assertIs(request.user, person)
 
 
 # --- Units ------------------------------------------------------------------------

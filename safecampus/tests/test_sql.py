@@ -1,0 +1,56 @@
+"""lib.sql.fetch_one: a hand-written SELECT gives the instance the ORM would."""
+
+import datetime as dt
+
+from django.utils import timezone
+
+from safecampus.lib.sql import fetch_one
+from safecampus.orgs.models import Unit
+from safecampus.reports.models import ReportSchedule, ReportStatus
+from safecampus.test import BaseTestCase
+
+
+class FetchOneTest(BaseTestCase):
+    def test_values_match_the_orm_on_either_database(self) -> None:
+        due = timezone.now().replace(microsecond=123456)
+        schedule = ReportSchedule.objects.create(
+            root=self.bureau, name="日报", starts_on=dt.date(2026, 11, 1)
+        )
+        row = ReportStatus.objects.create(
+            unit=self.school_a,
+            date=dt.date(2026, 11, 23),
+            path=self.school_a.path,
+            schedule=schedule,
+            level="school",
+            due_at=due,
+        )
+        got = fetch_one(
+            ReportStatus,
+            "SELECT id, unit_id, date, status, due_at, schedule_id FROM reports_reportstatus "
+            "WHERE id = %s",
+            [row.pk],
+        )
+        self.assertEqual(got.pk, row.pk)
+        self.assertEqual(got.date, dt.date(2026, 11, 23))
+        self.assertEqual(got.due_at, due)  # aware, microseconds kept
+        self.assertIsNotNone(got.due_at.tzinfo)
+        self.assertEqual(got.schedule_id, schedule.pk)
+        self.assertFalse(got._state.adding)
+        # A column not selected is loaded on first use, as with only().
+        self.assertEqual(got.get_deferred_fields(), {"path", "level", "submitted_at", "report_id"})
+        self.assertEqual(got.path, self.school_a.path)
+
+    def test_no_row_is_none_and_other_columns_become_attributes(self) -> None:
+        self.assertIsNone(fetch_one(Unit, "SELECT * FROM orgs_unit WHERE id = %s", [0]))
+        unit = fetch_one(
+            Unit, "SELECT id, name, 1 + 1 AS two FROM orgs_unit WHERE id = %s", [self.school_a.pk]
+        )
+        self.assertEqual((unit.name, unit.two), (self.school_a.name, 2))
+        self.assertEqual(unit, self.school_a)
+
+    def test_every_column_of_a_whole_row(self) -> None:
+        unit = fetch_one(Unit, "SELECT * FROM orgs_unit WHERE id = %s", [self.school_a.pk])
+        expected = Unit.objects.get(pk=self.school_a.pk)
+        for field in Unit._meta.concrete_fields:
+            self.assertEqual(getattr(unit, field.attname), getattr(expected, field.attname))
+        self.assertEqual(unit.get_deferred_fields(), set())
