@@ -187,6 +187,12 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["TEST"] = {"NAME": str(VAR_DIR / f"test-safecampus-{os.getpid()}.sqlite3")}
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db.setdefault("OPTIONS", {})
+    # The few statements on a hot path run through lib.sql.prepared_cursor, which
+    # PostgreSQL parses and plans once per connection (Django's own cursors never
+    # prepare). DATABASE_PREPARED=0 turns that off, for a connection pooler that
+    # cannot hold prepared statements (PgBouncer before 1.21 in transaction mode).
+    if os.environ.get("DATABASE_PREPARED", "1") != "0":
+        _db["OPTIONS"].setdefault("prepare_threshold", 5)
 else:
     raise ImproperlyConfigured("DATABASE_URL: only sqlite:// and postgres:// are supported")
 DATABASES = {"default": _db}

@@ -7,6 +7,8 @@ from safecampus.notify import views as notify_views
 from safecampus.orgs import views_login
 
 urlpatterns = [
+    # First: the API's calls are the busiest requests, and resolving tries these in order.
+    path("api/v1/", api.urls),
     path("", dashboards.home, name="home"),
     path("login/", views_login.login_view, name="login"),
     path("logout/", views_login.logout_view, name="logout"),
@@ -19,5 +21,4 @@ urlpatterns = [
     path("notify/", include("safecampus.notify.urls")),
     path("reports/", include("safecampus.reports.urls")),
     path("n/ack/<str:token>/", notify_views.ack, name="ack"),
-    path("api/v1/", api.urls),
 ]

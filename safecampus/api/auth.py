@@ -10,16 +10,22 @@ from django.utils import timezone
 from ninja.security import HttpBearer
 
 from safecampus.lib.sql import fetch_one
+from safecampus.orgs import access
 from safecampus.orgs.models import ApiToken, Person
 
 # Every API request runs this: one statement, written out once (bench/reports_submit.py).
-# The person's columns, and whether the token's last use is old enough to note again.
+# The person's columns, whether the token's last use is old enough to note again, and
+# the person's memberships ("path:role,…", the same rows as orgs.access._SCOPE_SQL).
 _BEARER_SQL = (
     "SELECT p.*, t.id AS token_id, "
-    "CASE WHEN t.last_used_at IS NULL OR t.last_used_at < %s THEN 1 ELSE 0 END AS token_stale "
+    "CASE WHEN t.last_used_at IS NULL OR t.last_used_at < %s THEN 1 ELSE 0 END AS token_stale, "
+    "(SELECT {agg}(u.path || ':' || m.role, ',') FROM orgs_membership m "
+    "JOIN orgs_unit u ON u.id = m.unit_id "
+    "WHERE m.person_id = p.id AND u.archived_at IS NULL) AS scope_rows "
     "FROM orgs_apitoken t JOIN orgs_person p ON p.id = t.person_id "
     "WHERE t.key_hash = %s AND t.expires_at > %s AND p.is_active"
 )
+_AGGREGATE = {"postgresql": "string_agg", "sqlite": "group_concat"}
 USE_NOTED_EVERY = timedelta(minutes=5)
 
 
@@ -28,9 +34,13 @@ class BearerToken(HttpBearer):
         digest = hashlib.sha256(token.encode()).hexdigest()
         now = timezone.now()
         adapt = connection.ops.adapt_datetimefield_value
-        person = fetch_one(Person, _BEARER_SQL, [adapt(now - USE_NOTED_EVERY), digest, adapt(now)])
+        sql = _BEARER_SQL.format(agg=_AGGREGATE[connection.vendor])
+        person = fetch_one(Person, sql, [adapt(now - USE_NOTED_EVERY), digest, adapt(now)])
         if person is None:
             return None
+        access.remember_scope(
+            person, [m.split(":", 1) for m in (person.scope_rows or "").split(",") if m]
+        )
         if person.token_stale:
             # Bookkeeping, not a change of record: a plain UPDATE, no audit entry.
             ApiToken.objects.filter(pk=person.token_id).update(last_used_at=now)

@@ -14,6 +14,8 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from safecampus.lib.sql import prepared_cursor
+
 from .models import AuditEntry
 
 GENESIS = "0" * 64
@@ -95,6 +97,10 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
+def _canonical(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def entry_hash(
     *,
     seq: int,
@@ -122,17 +128,40 @@ def entry_hash(
         "changes": changes,
         "prev_hash": prev_hash,
     }
-    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(_canonical(payload).encode()).hexdigest()
 
 
-def _lock_chain() -> None:
-    # SQLite transactions are IMMEDIATE (settings): a writer already holds the
-    # database's write lock. PostgreSQL needs an explicit lock so that two
-    # writers cannot both append after the same entry.
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK])
+def hash_prefix(entry: dict[str, Any]) -> str:
+    """The canonical JSON of an entry without `prev_hash` and `seq`, open at the end:
+    those two keys sort last, so the entry's hash is sha256(prefix + '"prev_hash":"…",
+    "seq":N}'). Lets the database add what only the chain knows (audit/pgsql.py)."""
+    payload = {k: v for k, v in entry.items() if k not in ("seq", "prev_hash", "hash")}
+    payload["at"] = jsonable(payload["at"])
+    return _canonical(payload)[:-1] + ","
+
+
+def audit_pending(
+    *,
+    action: str,
+    model: str = "",
+    object_id: Any = "",
+    object_repr: str = "",
+    changes: dict | None = None,
+    actor: Actor | None = None,
+) -> dict[str, Any]:
+    """An entry's fields before the chain gives it its place (seq, prev_hash, hash)."""
+    actor = actor or current_actor()
+    return {
+        "at": timezone.now(),
+        "actor_id": actor.id,
+        "actor_label": actor.label[:150],
+        "ip": actor.ip,
+        "action": action,
+        "model": model,
+        "object_id": str(object_id)[:64],
+        "object_repr": str(object_repr)[:200],
+        "changes": jsonable(changes or {}),
+    }
 
 
 def audit_record(
@@ -145,41 +174,72 @@ def audit_record(
     actor: Actor | None = None,
 ) -> AuditEntry:
     """Append one entry to the chain, in the caller's transaction."""
-    actor = actor or current_actor()
-    changes = jsonable(changes or {})
+    return audit_append(
+        audit_pending(
+            action=action,
+            model=model,
+            object_id=object_id,
+            object_repr=object_repr,
+            changes=changes,
+            actor=actor,
+        )
+    )
+
+
+def append_params(pending: dict[str, Any]) -> list[Any]:
+    """The arguments of the database's append function (audit/pgsql.py), in order."""
+    field = AuditEntry._meta.get_field
+    return [
+        hash_prefix(pending),
+        *(field(name).get_db_prep_save(pending[name], connection) for name in _PENDING_COLUMNS),
+    ]
+
+
+# Called with the arguments of append_params; answers the new entry's id, seq, hash and
+# prev_hash.
+APPEND_FUNCTION = "safecampus_audit_append"
+_PENDING_COLUMNS = [
+    "at",
+    "actor_id",
+    "actor_label",
+    "ip",
+    "action",
+    "model",
+    "object_id",
+    "object_repr",
+    "changes",
+]
+_APPEND_CALL = f"SELECT * FROM {APPEND_FUNCTION}({', '.join(['%s'] * 10)})"  # noqa: S608
+
+
+def audit_append(pending: dict[str, Any]) -> AuditEntry:
+    """Append an entry made by audit_pending, in the caller's transaction."""
     # Inside the caller's transaction no savepoint is needed: an error here fails it.
-    with transaction.atomic(savepoint=False):
-        _lock_chain()
-        # Every write of record passes here, with the chain locked until COMMIT on
-        # PostgreSQL: the two statements are written out rather than built by the ORM
-        # each time (bench/reports_submit.py measures the difference).
-        with connection.cursor() as cursor:
-            cursor.execute(_HEAD_SQL)
-            last = cursor.fetchone()
-            seq = last[0] + 1 if last else 1
-            prev_hash = last[1] if last else GENESIS
-            fields = {
-                "seq": seq,
-                "at": timezone.now(),
-                "actor_id": actor.id,
-                "actor_label": actor.label[:150],
-                "ip": actor.ip,
-                "action": action,
-                "model": model,
-                "object_id": str(object_id)[:64],
-                "object_repr": str(object_repr)[:200],
-                "changes": changes,
-                "prev_hash": prev_hash,
-            }
-            fields["hash"] = entry_hash(**fields)
-            cursor.execute(
-                _APPEND_SQL,
-                [
-                    AuditEntry._meta.get_field(name).get_db_prep_save(fields[name], connection)
-                    for name in _APPEND_COLUMNS
-                ],
-            )
-            (pk,) = cursor.fetchone()
+    if connection.vendor == "postgresql":
+        # Lock, head and insert in one round trip (audit/pgsql.py).
+        with transaction.atomic(savepoint=False), prepared_cursor() as cursor:
+            cursor.execute(_APPEND_CALL, append_params(pending))
+            pk, seq, hash_, prev_hash = cursor.fetchone()
+        return AuditEntry(pk=pk, seq=seq, prev_hash=prev_hash, hash=hash_, **pending)
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        # SQLite transactions are IMMEDIATE (settings): this writer already holds the
+        # database's write lock, so no other can append after the same head.
+        cursor.execute(_HEAD_SQL)
+        last = cursor.fetchone()
+        fields = {
+            "seq": last[0] + 1 if last else 1,
+            **pending,
+            "prev_hash": last[1] if last else GENESIS,
+        }
+        fields["hash"] = entry_hash(**fields)
+        cursor.execute(
+            _APPEND_SQL,
+            [
+                AuditEntry._meta.get_field(name).get_db_prep_save(fields[name], connection)
+                for name in _APPEND_COLUMNS
+            ],
+        )
+        (pk,) = cursor.fetchone()
         return AuditEntry(pk=pk, **fields)
 
 

@@ -9,12 +9,15 @@ selected is loaded on first use, as with QuerySet.only(). What it saves is measu
 by bench/reports_submit.py; use it only where that matters.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from django.db import connection, models
 
 M = TypeVar("M", bound=models.Model)
 
+_columns: dict[str, tuple[str, ...]] = {}
 _plans: dict[tuple[type[models.Model], tuple[str, ...]], list[tuple[str, int, Any, list[Any]]]] = {}
 
 
@@ -40,12 +43,15 @@ def _plan(
 def fetch_one(model: type[M], sql: str, params: list[Any]) -> M | None:
     """The first row of `sql` as a `model` instance, or None. Select the primary key;
     a column that is not the model's becomes an attribute, unconverted (an annotation)."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
         if row is None:
             return None
-        columns = tuple(d[0] for d in cursor.description)
+        # A statement's columns do not change while the process runs: name them once.
+        columns = _columns.get(sql)
+        if columns is None:
+            columns = _columns[sql] = tuple(d[0] for d in cursor.description)
     names, values, used = [], [], set()
     for attname, index, col, converters in _plan(model, columns):
         value = row[index]
@@ -59,3 +65,46 @@ def fetch_one(model: type[M], sql: str, params: list[Any]) -> M | None:
         if index not in used:
             setattr(instance, column, row[index])
     return instance
+
+
+@contextmanager
+def prepared_cursor() -> Iterator[Any]:
+    """A cursor whose statements PostgreSQL parses and plans once per connection.
+
+    Django binds parameters in the client by default and never prepares (it keeps
+    connection poolers working); every statement is then parsed and planned anew,
+    which on a hot path costs more than running it. This cursor binds on the server
+    and prepares each statement on first use (psycopg keeps up to 100 a connection),
+    inside Django's cursor wrapper (errors, query log, execute wrappers). Settings
+    turn preparing off with DATABASE_PREPARED=0 (for a pooler that cannot hold
+    prepared statements); the parameters are still bound on the server. On SQLite
+    this is the plain cursor; so it is while queries are logged (DEBUG, or a test
+    capturing them), since psycopg does not keep a prepared statement's text to log.
+    """
+    if connection.vendor != "postgresql" or connection.queries_logged:
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        wrapped = connection._prepare_cursor(_preparing_cursor_class()(connection.connection))
+    with wrapped as cursor:
+        yield cursor
+
+
+_cursor_class: Any = None
+
+
+def _preparing_cursor_class() -> Any:
+    global _cursor_class
+    if _cursor_class is None:
+        from django.db.backends.postgresql.base import ServerBindingCursor
+
+        class PreparingCursor(ServerBindingCursor):
+            def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+                kwargs.setdefault("prepare", True)
+                return super().execute(query, params, **kwargs)
+
+        _cursor_class = PreparingCursor
+    return _cursor_class

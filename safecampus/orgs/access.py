@@ -22,10 +22,11 @@ from operator import or_
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
+
+from safecampus.lib.sql import prepared_cursor
 
 from .models import (
     MANAGER_ROLES,
@@ -39,26 +40,35 @@ from .models import (
 _CACHE_ATTR = "_safecampus_access"
 
 
+_SCOPE_SQL = (
+    "SELECT u.path, m.role FROM orgs_membership m "
+    "JOIN orgs_unit u ON u.id = m.unit_id "
+    "WHERE m.person_id = %s AND u.archived_at IS NULL"
+)
+
+
 def _scope(user: Any) -> dict[str, list[str]]:
     """Paths of the units the user belongs to, and those they manage (cached per request)."""
     cached = getattr(user, _CACHE_ATTR, None)
     if cached is not None:
         return cached
-    scope: dict[str, list[str]] = {"see": [], "manage": []}
+    rows: list[tuple[str, str]] = []
     if user is not None and user.is_authenticated and user.is_active:
-        # Asked on every request that touches a unit: written out once.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT u.path, m.role FROM orgs_membership m "
-                "JOIN orgs_unit u ON u.id = m.unit_id "
-                "WHERE m.person_id = %s AND u.archived_at IS NULL",
-                [user.pk],
-            )
+        # Asked on every request that touches a unit: written out once, prepared.
+        with prepared_cursor() as cursor:
+            cursor.execute(_SCOPE_SQL, [user.pk])
             rows = cursor.fetchall()
-        for path, role in rows:
-            scope["see"].append(path)
-            if role in MANAGER_ROLES:
-                scope["manage"].append(path)
+    return remember_scope(user, rows)
+
+
+def remember_scope(user: Any, memberships: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """Cache the scope from the user's (unit path, role) pairs, for one who has just
+    been read together with them (the API's bearer token, api/auth.py)."""
+    scope: dict[str, list[str]] = {"see": [], "manage": []}
+    for path, role in memberships:
+        scope["see"].append(path)
+        if role in MANAGER_ROLES:
+            scope["manage"].append(path)
     scope = {k: _outermost(v) for k, v in scope.items()}
     setattr(user, _CACHE_ATTR, scope)
     return scope

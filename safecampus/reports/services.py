@@ -11,15 +11,16 @@ from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from safecampus.audit.services import audit_record
+from safecampus.audit.services import append_params, audit_append, audit_pending
 from safecampus.lib.calendar import default_is_workday, official_days
-from safecampus.lib.sql import fetch_one
+from safecampus.lib.sql import fetch_one, prepared_cursor
 from safecampus.notify.models import Urgency
 from safecampus.notify.services import notification_create, office_people
 from safecampus.orgs import access
 from safecampus.orgs.models import Membership, Person, Role, Unit
 from safecampus.worker.timers import timer_schedule
 
+from . import pgsql
 from .models import (
     LEVEL_OF_KIND,
     LEVEL_ORDER,
@@ -411,18 +412,6 @@ def report_submit(
     version = latest.version + 1 if latest else 1
     late = max(0, int((now - status_row.due_at).total_seconds()))
     children = _children_rollup(unit, day) if unit.numchild else {}
-    # The audit chain is appended last but for the writes that need its receipt: on
-    # PostgreSQL its lock is held until COMMIT and orders every writer of the chain.
-    receipt = audit_record(
-        action="report" if version == 1 else "report_correction",
-        model="reports.dailyreport",
-        object_id=f"{unit.pk}:{day.isoformat()}:v{version}",
-        object_repr=unit.name,
-        changes={"zero": zero, "items": items, "reason": reason.strip(), "late_s": late},
-    )
-    # No savepoint: the status row's lock means no other transaction inserts this
-    # version (SQLite transactions are serialized whole); if one did anyway, the
-    # error fails this transaction, which is what it should do.
     report = DailyReport(
         unit=unit,
         date=day,
@@ -436,16 +425,19 @@ def report_submit(
         submitted_at=now,
         due_at=status_row.due_at,
         late_seconds=late,
-        audit_seq=receipt.seq,
-        audit_hash=receipt.hash,
     )
-    _report_insert(report)
     if version == 1:
-        new = Status.LATE if late else Status.ON_TIME
-        _status_reported(status_row.pk, new, now, report.pk)
-        rollup_shift(path=unit.path, day=day, old=status_row.status, new=new)
-    else:
-        _status_reported(status_row.pk, status_row.status, status_row.submitted_at, report.pk)
+        status, status_at = (Status.LATE if late else Status.ON_TIME), now
+    else:  # a correction keeps the first report's status and time
+        status, status_at = status_row.status, status_row.submitted_at
+    receipt = audit_pending(
+        action="report" if version == 1 else "report_correction",
+        model="reports.dailyreport",
+        object_id=f"{unit.pk}:{day.isoformat()}:v{version}",
+        object_repr=unit.name,
+        changes={"zero": zero, "items": items, "reason": reason.strip(), "late_s": late},
+    )
+    _report_record(report, receipt, status_row, status, status_at)
     return report
 
 
@@ -465,32 +457,73 @@ def _status_for_update(unit_id: int, day: dt.date) -> ReportStatus | None:
     return fetch_one(ReportStatus, sql, [unit_id, connection.ops.adapt_datefield_value(day)])
 
 
-_REPORT_COLUMNS = [f.column for f in DailyReport._meta.concrete_fields if not f.primary_key]
+# The report's columns but its receipt, which the audit chain gives.
+_REPORT_FIELDS = [
+    f
+    for f in DailyReport._meta.concrete_fields
+    if not f.primary_key and f.name not in ("audit_seq", "audit_hash")
+]
+_REPORT_COLUMNS = [f.column for f in _REPORT_FIELDS] + ["audit_seq", "audit_hash"]
 # The model's column names; the values are parameters.
 _REPORT_SQL = (
     f"INSERT INTO reports_dailyreport ({', '.join(_REPORT_COLUMNS)}) "  # noqa: S608
     f"VALUES ({', '.join(['%s'] * len(_REPORT_COLUMNS))}) RETURNING id"
 )
+_APPEND_CALL = f"SELECT * FROM {pgsql.FUNCTION}({', '.join(['%s'] * 28)})"  # noqa: S608
 
 
-def _report_insert(report: DailyReport) -> None:
-    fields = [f for f in DailyReport._meta.concrete_fields if not f.primary_key]
-    params = [f.get_db_prep_save(f.pre_save(report, add=True), connection) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(_REPORT_SQL, params)
-        (report.pk,) = cursor.fetchone()
-    report._state.adding = False
-
-
-def _status_reported(
-    pk: int, status: str, submitted_at: dt.datetime | None, report_id: int
+def _report_record(
+    report: DailyReport,
+    receipt: dict[str, Any],
+    status_row: ReportStatus,
+    status: str,
+    status_at: dt.datetime | None,
 ) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE reports_reportstatus SET status = %s, submitted_at = %s, report_id = %s "
-            "WHERE id = %s",
-            [status, connection.ops.adapt_datetimefield_value(submitted_at), report_id, pk],
-        )
+    """The writes of a submission, in order: the receipt in the audit chain (on
+    PostgreSQL its lock is then held until COMMIT and orders every writer of the
+    chain), the report, the day's status row, and the ancestors' counters.
+
+    No savepoint: the status row's lock means no other transaction inserts this
+    version (SQLite transactions are serialized whole); if one did anyway, the error
+    fails this transaction, which is what it should do."""
+    values = [f.get_db_prep_save(f.pre_save(report, add=True), connection) for f in _REPORT_FIELDS]
+    old, new = status_row.status, status
+    if connection.vendor == "postgresql":
+        # One round trip for all of it (reports/pgsql.py).
+        adapt = connection.ops.adapt_datetimefield_value
+        with prepared_cursor() as cursor:
+            cursor.execute(
+                _APPEND_CALL,
+                [
+                    *append_params(receipt),
+                    *values,
+                    status_row.pk,
+                    status,
+                    adapt(status_at),
+                    old,
+                    new,
+                    _ancestor_paths(report.unit.path),
+                ],
+            )
+            report.pk, report.audit_seq, report.audit_hash = cursor.fetchone()
+    else:
+        entry = audit_append(receipt)
+        report.audit_seq, report.audit_hash = entry.seq, entry.hash
+        with connection.cursor() as cursor:
+            cursor.execute(_REPORT_SQL, [*values, entry.seq, entry.hash])
+            (report.pk,) = cursor.fetchone()
+            cursor.execute(
+                "UPDATE reports_reportstatus SET status = %s, submitted_at = %s, "
+                "report_id = %s WHERE id = %s",
+                [
+                    status,
+                    connection.ops.adapt_datetimefield_value(status_at),
+                    report.pk,
+                    status_row.pk,
+                ],
+            )
+        rollup_shift(path=report.unit.path, day=report.date, old=old, new=new)
+    report._state.adding = False
 
 
 def _clean_items(items: list[dict[str, Any]], zero: bool) -> list[dict[str, Any]]:

@@ -1,10 +1,14 @@
-"""lib.sql.fetch_one: a hand-written SELECT gives the instance the ORM would."""
+"""lib.sql: a hand-written SELECT gives the instance the ORM would; PostgreSQL prepares
+the hot path's statements."""
 
 import datetime as dt
+from unittest import skipUnless
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from safecampus.lib.sql import fetch_one
+from safecampus.lib.sql import fetch_one, prepared_cursor
 from safecampus.orgs.models import Unit
 from safecampus.reports.models import ReportSchedule, ReportStatus
 from safecampus.test import BaseTestCase
@@ -54,3 +58,34 @@ class FetchOneTest(BaseTestCase):
         for field in Unit._meta.concrete_fields:
             self.assertEqual(getattr(unit, field.attname), getattr(expected, field.attname))
         self.assertEqual(unit.get_deferred_fields(), set())
+
+
+class PreparedCursorTest(BaseTestCase):
+    SQL = "SELECT id, path FROM orgs_unit WHERE id = %s"
+
+    def _run(self, pk: int) -> tuple:
+        with prepared_cursor() as cursor:
+            cursor.execute(self.SQL, [pk])
+            return cursor.fetchone()
+
+    def test_same_rows_as_a_plain_cursor(self) -> None:
+        for unit in (self.school_a, self.school_b, self.bureau):
+            self.assertEqual(self._run(unit.pk), (unit.pk, unit.path))
+        self.assertIsNone(self._run(10**9))
+
+    @skipUnless(connection.vendor == "postgresql", "prepared statements: PostgreSQL")
+    def test_postgresql_prepares_the_statement_once_per_connection(self) -> None:
+        self._run(self.school_a.pk)
+        self._run(self.school_b.pk)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_prepared_statements "
+                "WHERE statement = 'SELECT id, path FROM orgs_unit WHERE id = $1'"
+            )
+            self.assertEqual(cursor.fetchone()[0], 1)
+
+    def test_statements_are_logged_readably_while_captured(self) -> None:
+        with CaptureQueriesContext(connection) as ctx:
+            self._run(self.school_a.pk)
+        self.assertEqual(len(ctx.captured_queries), 1)
+        self.assertIn(f"WHERE id = {self.school_a.pk}", ctx.captured_queries[0]["sql"])

@@ -212,8 +212,34 @@ class TokenTest(ApiTestCase):
         self.assertIsNotNone(person.date_joined.tzinfo)
         self.assertIs(request.user, person)
 
+    # --- Units ------------------------------------------------------------------------
 
-# --- Units ------------------------------------------------------------------------
+    def test_the_token_brings_the_same_scope_as_the_memberships(self) -> None:
+        # Authentication reads the holder's memberships in the same statement; the units
+        # they may see and manage must be those orgs.access works out on its own.
+        from safecampus.api.auth import BearerToken
+        from safecampus.orgs import access
+
+        person = self.principal_a
+        Membership.objects.create(person=person, unit=self.school_b, role=Role.HEAD_TEACHER)
+        archived = services.unit_create(
+            by=self.officer, parent=self.group_1, code="OLD", name="旧校", kind=UnitKind.SCHOOL
+        )
+        Membership.objects.create(person=person, unit=archived, role=Role.PRINCIPAL)
+        Unit.objects.filter(pk=archived.pk).update(archived_at=self.school_a.created_at)
+        token = services.token_issue(person=person)
+
+        holder = BearerToken().authenticate(type("R", (), {})(), token)
+        fresh = Person.objects.get(pk=person.pk)
+        self.assertEqual(access._scope(holder), access._scope(fresh))
+        self.assertEqual(access._scope(holder)["manage"], [self.school_a.path])
+        self.assertEqual(
+            sorted(access._scope(holder)["see"]), sorted([self.school_a.path, self.school_b.path])
+        )
+        with CaptureQueriesContext(connection) as ctx:
+            self.assertTrue(access.unit_visible(holder, self.school_b))
+            self.assertFalse(access.can_manage(holder, self.school_b))
+        self.assertEqual(len(ctx.captured_queries), 0, "the scope came with the token")
 
 
 class UnitApiTest(ApiTestCase):
