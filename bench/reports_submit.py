@@ -16,9 +16,10 @@ into reports_reportstatus, answer JSON), added here and not in the app. A load
 generator in another process (threads, keep-alive http.client connections,
 loopback only, bounded by a request count and a time limit) then sends, in
 turn: zero reports for today, one per unit (each a first submission), and the
-same bodies to the bare view; twice each, alternating.
+same bodies to the bare view; three times each, alternating (--rounds).
 
-Prints requests/s for both and the ratio, latency percentiles, the SQL
+Prints requests/s for both and the ratio of each round (and their median: the
+machine is shared and its speed drifts), latency percentiles, the SQL
 statements one submission runs, and checks every report was stored once and
 the roll-up counted each. Target (issue 4): ≥ 600/s, about half the bare view.
 """
@@ -255,6 +256,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=8000, help="per timed run")
     parser.add_argument("--seconds", type=float, default=15, help="limit per timed run")
     parser.add_argument("--threads", type=int, default=8, help="client connections")
+    parser.add_argument("--rounds", type=int, default=3, help="bare then API, this many times")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", default="sync", help="gunicorn's (make run: sync)")
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
@@ -349,7 +351,7 @@ def main() -> None:
         # Warm both (imports, first connections) in each worker.
         load(port, BARE_PATH, token, bodies(bare_day, 200), args.threads, 30)
         load(port, API_PATH, token, bodies(today, 200), args.threads, 30)
-        per_run = min(args.requests, (len(units) - 10) // 4)
+        per_run = min(args.requests, (len(units) - 10) // (2 * args.rounds))
         print(
             f"database: postgresql {connection.pg_version // 10000} (fsync={fsync}, "
             f"synchronous_commit={sync_commit}); units: {total_units:,}; "
@@ -357,7 +359,7 @@ def main() -> None:
             f"{args.threads} connections, ≤{per_run} requests or {args.seconds:.0f} s a run; "
             f"{os.cpu_count()} CPUs; load average before: {load_average()}"
         )
-        for _round in range(2):
+        for _round in range(args.rounds):
             for name, path, day in [("bare", BARE_PATH, bare_day), ("api", API_PATH, today)]:
                 # CPU of the app (gunicorn's workers) and of the database server (its
                 # processes, when it runs on this machine) per request.
@@ -387,10 +389,22 @@ def main() -> None:
             )
     bare = statistics.mean(rate(r) for r in results["bare"])
     api = statistics.mean(rate(r) for r in results["api"])
-    verdict = "ok" if api >= 600 else "MISSES the 600/s target"
+    # The machine is shared and its speed drifts: each round's ratio compares runs a few
+    # seconds apart, and the median of them is the figure least moved by the drift.
+    ratios = [rate(a) / rate(b) for a, b in zip(results["api"], results["bare"], strict=True)]
+    ratio = statistics.median(ratios)
+    verdict = "ok" if api >= 600 and ratio >= 0.5 else "MISSES the target"
     print(
-        f"submissions: {api:.0f}/s beside the bare view's {bare:.0f}/s "
-        f"(ratio {api / bare:.2f}; target ≥600/s, about half the bare view): {verdict}"
+        f"submissions: {api:.0f}/s beside the bare view's {bare:.0f}/s; ratio by round "
+        f"{', '.join(f'{r:.2f}' for r in ratios)}, median {ratio:.2f} (target: ≥600/s, "
+        f"about half the bare view): {verdict}"
+    )
+    cpu = {
+        name: statistics.median(r["app_ms"] + r["db_ms"] for r in results[name]) for name in results
+    }
+    print(
+        f"CPU a request (app + database, median): API {cpu['api']:.2f} ms, bare view "
+        f"{cpu['bare']:.2f} ms ({cpu['bare'] / cpu['api']:.2f} of the API's)"
     )
     print(f"load average after: {load_average()}")
 

@@ -9,10 +9,8 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from safecampus.lib.sql import fetch_one
 from safecampus.orgs import access
 from safecampus.orgs.api import MAX_ID, Pages, ShapedPage
-from safecampus.orgs.models import Unit
 
 from . import selectors, services
 from .models import DailyReport
@@ -104,7 +102,7 @@ def _counts(c: selectors.Counts) -> dict[str, Any]:
 def report_submit(request: HttpRequest, payload: ReportIn) -> Any:
     """Submit a zero report or items. The same report again answers 200 with the first;
     a correction (different content) needs a reason and answers 201 with the new version."""
-    unit = fetch_one(Unit, "SELECT * FROM orgs_unit WHERE id = %s", [payload.unit])
+    unit, day_row = services.unit_for_report(payload.unit, payload.date)
     if unit is None:
         raise Http404
     if not access.unit_visible(request.user, unit):
@@ -117,6 +115,7 @@ def report_submit(request: HttpRequest, payload: ReportIn) -> Any:
         zero=payload.zero,
         items=[i.dict() for i in payload.items],
         reason=payload.reason,
+        day_row=day_row,
     )
     created = not getattr(report, "repeated", False)  # a second tap returns the first
     return Status(201 if created else 200, _out(report))

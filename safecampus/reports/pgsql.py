@@ -3,8 +3,11 @@
 After its checks, a submission appends its receipt to the audit chain, inserts the
 report, updates the day's status row and moves one count in each ancestor's
 counters: on PostgreSQL six round trips while the chain's lock is held (lock,
-head, entry, report, status, counters). `safecampus_report_append` makes them one,
-with plans the database keeps between calls; bench/reports_submit.py measures it.
+head, entry, report, status, counters), in a transaction that locked the status
+row first. `safecampus_report_append` makes them one statement, which is its own
+transaction: it locks the status row, checks that it is still as the caller read
+it (without a lock), and writes, with plans the database keeps between calls;
+bench/reports_submit.py measures it.
 reports.services calls it on PostgreSQL and runs the same writes as plain
 statements on SQLite; the report tests run on both.
 """
@@ -27,9 +30,11 @@ _ARGS = """
     p_zero boolean, p_items jsonb, p_reason varchar, p_children jsonb,
     p_submitted_by_id bigint, p_submitted_at timestamptz, p_due_at timestamptz,
     p_late_seconds integer,
-    -- the day's status row, and the ancestors' counters: one count from p_old to p_new
+    -- the day's status row as the caller read it (its status p_old, its report
+    -- p_seen_report), what it becomes, and the ancestors' counters: one count from
+    -- p_old to p_new
     p_status_id bigint, p_status varchar, p_status_at timestamptz,
-    p_old varchar, p_new varchar, p_paths text[]"""
+    p_old varchar, p_new varchar, p_paths text[], p_seen_report bigint"""
 
 # Each counter column moves by (p_new = it) - (p_old = it): one static statement.
 _SHIFT = ",\n        ".join(
@@ -44,7 +49,17 @@ LANGUAGE plpgsql
 -- time, which costs more than running them.
 SET plan_cache_mode = force_generic_plan
 AS $$
+DECLARE
+    v_status varchar;
+    v_report bigint;
 BEGIN
+    -- The row must still be as the caller read it (it may have read it without a
+    -- lock): otherwise write nothing and answer NULLs, and the caller decides again.
+    SELECT s.status, s.report_id INTO v_status, v_report
+        FROM reports_reportstatus s WHERE s.id = p_status_id FOR UPDATE;
+    IF NOT FOUND OR v_status <> p_old OR v_report IS DISTINCT FROM p_seen_report THEN
+        RETURN;
+    END IF;
     SELECT a.entry_seq, a.entry_hash INTO entry_seq, entry_hash
         FROM {AUDIT_APPEND}(p_prefix, p_at, p_actor_id, p_actor_label, p_ip, p_action,
             p_model, p_object_id, p_object_repr, p_changes) a;
@@ -71,7 +86,7 @@ _DROP = (
     f"DROP FUNCTION IF EXISTS {FUNCTION}(text, timestamptz, bigint, varchar, varchar, "
     "varchar, varchar, varchar, varchar, jsonb, bigint, date, integer, bigint, boolean, "
     "jsonb, varchar, jsonb, bigint, timestamptz, timestamptz, integer, bigint, varchar, "
-    "timestamptz, varchar, varchar, text[])"
+    "timestamptz, varchar, varchar, text[], bigint)"
 )
 
 

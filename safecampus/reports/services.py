@@ -352,7 +352,6 @@ def _open_row(*, unit: Unit, day: dt.date, schedule: ReportSchedule) -> ReportSt
     return status_row
 
 
-@transaction.atomic
 def report_submit(
     *,
     by: Person,
@@ -361,17 +360,53 @@ def report_submit(
     zero: bool,
     items: list[dict[str, Any]] | None = None,
     reason: str = "",
+    day_row: ReportStatus | None = None,
 ) -> DailyReport:
     """Record a report as the server receives it. The same report twice (a double tap)
-    returns the first; a different one needs a reason and becomes a new version."""
+    returns the first; a different one needs a reason and becomes a new version.
+    `day_row`: the unit's status row for the day if the caller has read it already,
+    without a lock (unit_for_report); it is checked as the report is written."""
     access.require(can_report(by, unit))
     today = timezone.localdate()
     if day > today:
         raise ValidationError({"date": _("A report cannot be for a future date.")})
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # The busy case in one transaction of one statement: read the day's row without
+        # a lock, decide, and write only if the row is still as read (reports/pgsql.py).
+        # Another submission or the deadline between the two: decide again.
+        for _attempt in range(3):
+            report = _submit(by, unit, day, zero, items, reason, lock=False, seen=day_row)
+            if report is not None:
+                return report
+            day_row = None  # read it again
+    with transaction.atomic():
+        report = _submit(by, unit, day, zero, items, reason, lock=True)
+        assert report is not None  # noqa: S101 (the row is locked: nothing can change it)
+        return report
+
+
+def _submit(
+    by: Person,
+    unit: Unit,
+    day: dt.date,
+    zero: bool,
+    items: list[dict[str, Any]] | None,
+    reason: str,
+    *,
+    lock: bool,
+    seen: ReportStatus | None = None,
+) -> DailyReport | None:
+    """report_submit's work. With `lock`, in a transaction, the day's row is locked as it
+    is read and two taps take turns there. Without (PostgreSQL outside a transaction),
+    None when the row changed before the write, or when the day has no row yet: the
+    caller decides again, or locks."""
+
     # The day's row, made when the day opened, answers most of what follows; only a
-    # day not opened yet needs the schedules looked up. Its row lock orders two taps.
-    status_row = _status_for_update(unit.pk, day)
+    # day not opened yet needs the schedules looked up, and its row made.
+    status_row = seen if seen is not None and not lock else _status_row(unit.pk, day, lock=lock)
     if status_row is None:
+        if not lock:
+            return None
         schedule = schedule_for(unit, day)
         if schedule is None:
             raise ValidationError(
@@ -437,7 +472,8 @@ def report_submit(
         object_repr=unit.name,
         changes={"zero": zero, "items": items, "reason": reason.strip(), "late_s": late},
     )
-    _report_record(report, receipt, status_row, status, status_at)
+    if not _report_record(report, receipt, status_row, status, status_at):
+        return None
     return report
 
 
@@ -451,9 +487,38 @@ _STATUS_SQL = (
 )
 
 
-def _status_for_update(unit_id: int, day: dt.date) -> ReportStatus | None:
-    """The unit's row for the day, locked until COMMIT: two taps take turns here."""
-    sql = _STATUS_SQL + (" FOR UPDATE" if connection.features.has_select_for_update else "")
+_UNIT_DAY_SQL = (
+    "SELECT u.*, s.id AS day_row_id, s.status AS day_row_status, s.due_at AS day_row_due_at, "
+    "s.submitted_at AS day_row_submitted_at, s.schedule_id AS day_row_schedule_id, "
+    "s.report_id AS day_row_report_id "
+    "FROM orgs_unit u LEFT JOIN reports_reportstatus s ON s.unit_id = u.id AND s.date = %s "
+    "WHERE u.id = %s"
+)
+# Attribute names of ReportStatus, as selected above with the prefix day_row_.
+_DAY_ROW_FIELDS = ["id", "status", "due_at", "submitted_at", "schedule_id", "report_id"]
+
+
+def unit_for_report(unit_id: int, day: dt.date) -> tuple[Unit | None, ReportStatus | None]:
+    """The unit a report is for, and on PostgreSQL its status row for the day read in the
+    same statement, without a lock (report_submit's day_row). The API's submission
+    starts here: one statement fewer."""
+    if connection.vendor != "postgresql":
+        return fetch_one(Unit, "SELECT * FROM orgs_unit WHERE id = %s", [unit_id]), None
+    unit = fetch_one(Unit, _UNIT_DAY_SQL, [day, unit_id])
+    if unit is None or unit.day_row_id is None:
+        return unit, None
+    # psycopg gives these columns their Python types already (aware datetimes).
+    known = {name: getattr(unit, f"day_row_{name}") for name in _DAY_ROW_FIELDS}
+    known.update(unit_id=unit.pk, date=day)
+    names = [f.attname for f in ReportStatus._meta.concrete_fields if f.attname in known]
+    # from_db takes the values in the model's field order.
+    return unit, ReportStatus.from_db(connection.alias, names, [known[n] for n in names])
+
+
+def _status_row(unit_id: int, day: dt.date, *, lock: bool) -> ReportStatus | None:
+    """The unit's row for the day; with `lock`, locked until COMMIT."""
+    locking = lock and connection.features.has_select_for_update
+    sql = _STATUS_SQL + (" FOR UPDATE" if locking else "")
     return fetch_one(ReportStatus, sql, [unit_id, connection.ops.adapt_datefield_value(day)])
 
 
@@ -469,7 +534,7 @@ _REPORT_SQL = (
     f"INSERT INTO reports_dailyreport ({', '.join(_REPORT_COLUMNS)}) "  # noqa: S608
     f"VALUES ({', '.join(['%s'] * len(_REPORT_COLUMNS))}) RETURNING id"
 )
-_APPEND_CALL = f"SELECT * FROM {pgsql.FUNCTION}({', '.join(['%s'] * 28)})"  # noqa: S608
+_APPEND_CALL = f"SELECT * FROM {pgsql.FUNCTION}({', '.join(['%s'] * 29)})"  # noqa: S608
 
 
 def _report_record(
@@ -478,10 +543,12 @@ def _report_record(
     status_row: ReportStatus,
     status: str,
     status_at: dt.datetime | None,
-) -> None:
+) -> bool:
     """The writes of a submission, in order: the receipt in the audit chain (on
     PostgreSQL its lock is then held until COMMIT and orders every writer of the
-    chain), the report, the day's status row, and the ancestors' counters.
+    chain), the report, the day's status row, and the ancestors' counters. False,
+    and nothing written, when the status row is no longer as read (PostgreSQL; read
+    without a lock).
 
     No savepoint: the status row's lock means no other transaction inserts this
     version (SQLite transactions are serialized whole); if one did anyway, the error
@@ -503,9 +570,12 @@ def _report_record(
                     old,
                     new,
                     _ancestor_paths(report.unit.path),
+                    status_row.report_id,
                 ],
             )
             report.pk, report.audit_seq, report.audit_hash = cursor.fetchone()
+        if report.pk is None:
+            return False
     else:
         entry = audit_append(receipt)
         report.audit_seq, report.audit_hash = entry.seq, entry.hash
@@ -524,6 +594,7 @@ def _report_record(
             )
         rollup_shift(path=report.unit.path, day=report.date, old=old, new=new)
     report._state.adding = False
+    return True
 
 
 def _clean_items(items: list[dict[str, Any]], zero: bool) -> list[dict[str, Any]]:

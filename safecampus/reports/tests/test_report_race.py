@@ -1,0 +1,185 @@
+"""PostgreSQL, outside a transaction (the API's case): a submission reads the day's row
+without a lock and writes in one statement that checks the row is still as read
+(reports/pgsql.py). Whatever lands in between — the other tap of a double tap, the
+deadline — the result is the one a locked submission would give."""
+
+import datetime as dt
+import threading
+from collections import Counter
+from unittest import mock
+
+import pytest
+from django.db import connection, connections
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from safecampus.audit.models import AuditEntry
+from safecampus.audit.services import audit_verify
+from safecampus.reports import services
+from safecampus.reports.models import DailyReport, Level, ReportRollup, ReportStatus, Status
+from safecampus.test import Personas, TransactionalTestCase
+
+from .test_report_services import DAY, at, travel
+
+pytestmark = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the unlocked path is PostgreSQL's"
+)
+
+
+class UnlockedSubmitTest(Personas, TransactionalTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.build_district()
+        with travel(at(DAY, 8)):
+            self.sched = services.schedule_create(
+                by=self.officer, root=self.bureau, name="日报", starts_on=DAY
+            )
+            services.day_open(schedule=self.sched, day=DAY)
+
+    def submit(self, hour: int, minute: int = 0, **kwargs) -> DailyReport:
+        kwargs.setdefault("zero", True)
+        with travel(at(DAY, hour, minute)):
+            return services.report_submit(by=self.officer, unit=self.school_a, day=DAY, **kwargs)
+
+    def row(self) -> ReportStatus:
+        return ReportStatus.objects.get(unit=self.school_a, date=DAY)
+
+    def assert_counted_once(self) -> None:
+        statuses = Counter(ReportStatus.objects.filter(date=DAY).values_list("status", flat=True))
+        top = ReportRollup.objects.get(unit=self.bureau, date=DAY)
+        self.assertEqual({s: getattr(top, s) for s in statuses}, dict(statuses))
+        self.assertTrue(audit_verify().ok)
+
+    def racing(self, in_between):
+        """Run `in_between` once, after the submission has read and decided everything
+        and just before it writes (when it builds its audit entry)."""
+        real = services.audit_pending
+        done: list[bool] = []
+
+        def pending(**kwargs):
+            if not done:
+                done.append(True)
+                in_between()
+            return real(**kwargs)
+
+        return mock.patch.object(services, "audit_pending", side_effect=pending)
+
+    def test_one_read_and_one_write_without_a_transaction(self) -> None:
+        with CaptureQueriesContext(connection) as ctx:
+            report = self.submit(9)
+        statements = [q["sql"] for q in ctx.captured_queries]
+        self.assertEqual(len(statements), 2, statements)
+        self.assertIn("FROM reports_reportstatus", statements[0])
+        self.assertNotIn("FOR UPDATE", statements[0])
+        self.assertIn("safecampus_report_append", statements[1])
+        self.assertEqual(self.row().report_id, report.pk)
+        self.assertEqual(self.row().status, Status.ON_TIME)
+        entry = AuditEntry.objects.get(seq=report.audit_seq)
+        self.assertEqual((entry.hash, entry.action), (report.audit_hash, "report"))
+        self.assert_counted_once()
+
+    def test_the_other_tap_lands_between_read_and_write(self) -> None:
+        other: list[DailyReport] = []
+        with self.racing(lambda: other.append(self.submit(9))):
+            report = self.submit(9)
+        self.assertEqual(report.pk, other[0].pk)  # the second tap answers with the first
+        self.assertTrue(getattr(report, "repeated", False))
+        self.assertEqual(DailyReport.objects.filter(unit=self.school_a).count(), 1)
+        self.assertEqual(AuditEntry.objects.filter(action="report").count(), 1)
+        self.assert_counted_once()
+
+    def test_a_correction_lands_between_read_and_write(self) -> None:
+        first = self.submit(9)
+        items = [{"what": "门卫室漏雨", "measures": "已报修"}]
+        with self.racing(lambda: self.submit(10, zero=False, items=items, reason="补报漏雨")):
+            # A different correction, decided before the first correction landed:
+            # it becomes version 3, not a second version 2.
+            third = self.submit(10, 5, zero=True, reason="已修好，改回零报告")
+        versions = list(
+            DailyReport.objects.filter(unit=self.school_a)
+            .order_by("version")
+            .values_list("version", "zero")
+        )
+        self.assertEqual(versions, [(1, True), (2, False), (3, True)])
+        self.assertEqual(third.version, 3)
+        self.assertEqual(self.row().report_id, third.pk)
+        self.assertEqual(self.row().submitted_at, first.submitted_at)  # still the first's
+        self.assert_counted_once()
+
+    def test_the_deadline_passes_between_read_and_write(self) -> None:
+        def deadline() -> None:
+            with travel(at(DAY, 13, 31)):
+                services.level_due(schedule=self.sched, day=DAY, level=Level.SCHOOL)
+
+        self.assertEqual(self.row().status, Status.NOT_DUE)
+        with self.racing(deadline):
+            report = self.submit(13, 31)  # read at 13:31 as not due: the deadline wins
+        self.assertEqual(self.row().status, Status.LATE)
+        self.assertEqual(report.late_seconds, 60)
+        top = ReportRollup.objects.get(unit=self.bureau, date=DAY)
+        self.assertEqual((top.late, top.missing), (1, 1))  # school A late, school B missing
+        self.assert_counted_once()
+
+    def test_two_taps_at_once_store_one_report(self) -> None:
+        results: list[DailyReport] = []
+        errors: list[BaseException] = []
+        start = threading.Barrier(2)
+
+        def tap() -> None:
+            try:
+                start.wait(timeout=10)
+                results.append(self.submit(9))
+            except BaseException as exc:  # reported by the main thread
+                errors.append(exc)
+            finally:
+                connections.close_all()
+
+        for _round in range(5):
+            threads = [threading.Thread(target=tap) for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=30)
+        self.assertEqual(errors, [])
+        self.assertEqual(len(results), 10)
+        self.assertEqual({r.pk for r in results}, {results[0].pk})
+        self.assertEqual(sum(not getattr(r, "repeated", False) for r in results), 1)
+        self.assertEqual(DailyReport.objects.filter(unit=self.school_a).count(), 1)
+        self.assert_counted_once()
+
+    def test_the_api_reads_the_unit_and_its_day_in_one_statement(self) -> None:
+        from safecampus.orgs.services import token_issue
+
+        client = Client(HTTP_AUTHORIZATION=f"Bearer {token_issue(person=self.officer)}")
+        body = {"unit": self.school_a.pk, "date": DAY.isoformat(), "zero": True}
+        client.post("/api/v1/daily-reports", body, content_type="application/json")  # warm
+        body["unit"] = self.school_b.pk
+        with travel(at(DAY, 9)), CaptureQueriesContext(connection) as ctx:
+            response = client.post("/api/v1/daily-reports", body, content_type="application/json")
+        self.assertEqual(response.status_code, 201, response.content)
+        statements = [q["sql"] for q in ctx.captured_queries]
+        # The token with its holder, the unit with its day's row, the write.
+        self.assertEqual(len(statements), 3, statements)
+        self.assertIn("LEFT JOIN reports_reportstatus", statements[1])
+        self.assertIn("safecampus_report_append", statements[2])
+        row = ReportStatus.objects.get(unit=self.school_b, date=DAY)
+        self.assertEqual((row.status, row.report_id), (Status.ON_TIME, response.json()["id"]))
+
+    def test_the_day_row_read_with_the_unit_is_the_row(self) -> None:
+        unit, row = services.unit_for_report(self.school_a.pk, DAY)
+        stored = self.row()
+        self.assertEqual(unit, self.school_a)
+        for name in ("pk", "unit_id", "date", "status", "due_at", "schedule_id", "report_id"):
+            self.assertEqual(getattr(row, name), getattr(stored, name), name)
+        self.assertIsNotNone(row.due_at.tzinfo)
+        self.assertEqual(services.unit_for_report(self.school_a.pk, DAY + dt.timedelta(1))[1], None)
+        self.assertEqual(services.unit_for_report(10**9, DAY), (None, None))
+
+    def test_a_stale_day_row_from_the_caller_is_read_again(self) -> None:
+        _unit, stale = services.unit_for_report(self.school_a.pk, DAY)
+        first = self.submit(9)  # lands after the caller read the row
+        again = self.submit(9, day_row=stale)
+        self.assertEqual(again.pk, first.pk)
+        self.assertTrue(getattr(again, "repeated", False))
+        self.assertEqual(DailyReport.objects.filter(unit=self.school_a).count(), 1)
+        self.assert_counted_once()
