@@ -137,7 +137,7 @@ def schedule_create(
         created_by=by,
     )
     for key, value in deadlines.items():
-        if not key.startswith("deadline_"):
+        if key not in {f"deadline_{level}" for level in LEVEL_ORDER}:
             raise ValidationError({key: _("Unknown field.")})
         setattr(schedule, key, value)
     _check_deadlines({f"deadline_{lv}": schedule.deadline(lv) for lv in LEVEL_ORDER})

@@ -118,6 +118,13 @@ class ScheduleTests(ReportCase):
         one = {f"deadline_{lv}": dt.time(15, 0) for lv in Level.values}
         self.assertEqual(self.schedule(**one).deadline(Level.DEPARTMENT), dt.time(15, 0))
 
+    def test_a_deadline_for_no_level_is_refused(self):
+        for key in ("deadline_kindergarten", "due_school"):
+            with self.subTest(key=key), self.assertRaises(ValidationError) as caught:
+                self.schedule(**{key: dt.time(12, 0)})
+            self.assertEqual(caught.exception.message_dict, {key: ["Unknown field."]})
+        self.assertFalse(ReportSchedule.objects.exists())
+
     def test_only_a_manager_of_the_root_sets_a_schedule(self):
         with self.assertRaises(PermissionDenied), travel(at(DAY, 8)):
             services.schedule_create(by=self.principal_a, root=self.bureau, name="x", starts_on=DAY)
