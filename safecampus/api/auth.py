@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja.security import HttpBearer
 
-from safecampus.lib.sql import fetch_one
+from safecampus.lib.sql import fetch_one, select_list
 from safecampus.orgs import access
 from safecampus.orgs.models import ApiToken, Person
 
@@ -17,7 +17,7 @@ from safecampus.orgs.models import ApiToken, Person
 # The person's columns, whether the token's last use is old enough to note again, and
 # the person's memberships ("path:role,…", the same rows as orgs.access._SCOPE_SQL).
 _BEARER_SQL = (
-    "SELECT p.*, t.id AS token_id, "
+    f"SELECT {select_list(Person, 'p')}, t.id AS token_id, "  # noqa: S608
     "CASE WHEN t.last_used_at IS NULL OR t.last_used_at < %s THEN 1 ELSE 0 END AS token_stale, "
     "(SELECT {agg}(u.path || ':' || m.role, ',') FROM orgs_membership m "
     "JOIN orgs_unit u ON u.id = m.unit_id "

@@ -209,7 +209,10 @@ _PENDING_COLUMNS = [
     "object_repr",
     "changes",
 ]
-_APPEND_CALL = f"SELECT * FROM {APPEND_FUNCTION}({', '.join(['%s'] * 10)})"  # noqa: S608
+_APPEND_CALL = (
+    f"SELECT entry_id, entry_seq, entry_hash, entry_prev FROM {APPEND_FUNCTION}"  # noqa: S608
+    f"({', '.join(['%s'] * 10)})"
+)
 
 
 def audit_append(pending: dict[str, Any]) -> AuditEntry:

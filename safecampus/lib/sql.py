@@ -17,6 +17,15 @@ from django.db import connection, models
 
 M = TypeVar("M", bound=models.Model)
 
+
+def select_list(model: type[models.Model], alias: str) -> str:
+    """The model's columns, written out ("p.id, p.username, …"), for a SELECT on a hot
+    path rather than `alias.*`: a prepared statement's result then keeps the shape this
+    code knows even after a migration adds a column, instead of failing with "cached
+    plan must not change result type" until the process restarts."""
+    return ", ".join(f"{alias}.{f.column}" for f in model._meta.concrete_fields)
+
+
 _columns: dict[str, tuple[str, ...]] = {}
 _plans: dict[tuple[type[models.Model], tuple[str, ...]], list[tuple[str, int, Any, list[Any]]]] = {}
 

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from safecampus.audit.services import append_params, audit_append, audit_pending
 from safecampus.lib.calendar import default_is_workday, official_days
-from safecampus.lib.sql import fetch_one, prepared_cursor
+from safecampus.lib.sql import fetch_one, prepared_cursor, select_list
 from safecampus.notify.models import Urgency
 from safecampus.notify.services import notification_create, office_people
 from safecampus.orgs import access
@@ -488,12 +488,14 @@ _STATUS_SQL = (
 
 
 _UNIT_DAY_SQL = (
-    "SELECT u.*, s.id AS day_row_id, s.status AS day_row_status, s.due_at AS day_row_due_at, "
+    f"SELECT {select_list(Unit, 'u')}, s.id AS day_row_id, s.status AS day_row_status, "  # noqa: S608
+    "s.due_at AS day_row_due_at, "
     "s.submitted_at AS day_row_submitted_at, s.schedule_id AS day_row_schedule_id, "
     "s.report_id AS day_row_report_id "
     "FROM orgs_unit u LEFT JOIN reports_reportstatus s ON s.unit_id = u.id AND s.date = %s "
     "WHERE u.id = %s"
 )
+_UNIT_SQL = f"SELECT {select_list(Unit, 'u')} FROM orgs_unit u WHERE u.id = %s"  # noqa: S608
 # Attribute names of ReportStatus, as selected above with the prefix day_row_.
 _DAY_ROW_FIELDS = ["id", "status", "due_at", "submitted_at", "schedule_id", "report_id"]
 
@@ -503,7 +505,7 @@ def unit_for_report(unit_id: int, day: dt.date) -> tuple[Unit | None, ReportStat
     same statement, without a lock (report_submit's day_row). The API's submission
     starts here: one statement fewer."""
     if connection.vendor != "postgresql":
-        return fetch_one(Unit, "SELECT * FROM orgs_unit WHERE id = %s", [unit_id]), None
+        return fetch_one(Unit, _UNIT_SQL, [unit_id]), None
     unit = fetch_one(Unit, _UNIT_DAY_SQL, [day, unit_id])
     if unit is None or unit.day_row_id is None:
         return unit, None
@@ -534,7 +536,10 @@ _REPORT_SQL = (
     f"INSERT INTO reports_dailyreport ({', '.join(_REPORT_COLUMNS)}) "  # noqa: S608
     f"VALUES ({', '.join(['%s'] * len(_REPORT_COLUMNS))}) RETURNING id"
 )
-_APPEND_CALL = f"SELECT * FROM {pgsql.FUNCTION}({', '.join(['%s'] * 29)})"  # noqa: S608
+_APPEND_CALL = (
+    f"SELECT report_id, entry_seq, entry_hash FROM {pgsql.FUNCTION}"  # noqa: S608
+    f"({', '.join(['%s'] * 29)})"
+)  # noqa: S608
 
 
 def _report_record(

@@ -2,16 +2,17 @@
 the hot path's statements."""
 
 import datetime as dt
+import threading
 from unittest import skipUnless
 
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from safecampus.lib.sql import fetch_one, prepared_cursor
 from safecampus.orgs.models import Unit
 from safecampus.reports.models import ReportSchedule, ReportStatus
-from safecampus.test import BaseTestCase
+from safecampus.test import BaseTestCase, Personas, TransactionalTestCase
 
 
 class FetchOneTest(BaseTestCase):
@@ -89,3 +90,47 @@ class PreparedCursorTest(BaseTestCase):
             self._run(self.school_a.pk)
         self.assertEqual(len(ctx.captured_queries), 1)
         self.assertIn(f"WHERE id = {self.school_a.pk}", ctx.captured_queries[0]["sql"])
+
+
+@skipUnless(connection.vendor == "postgresql", "prepared statements: PostgreSQL")
+class PreparedAcrossMigrationTest(Personas, TransactionalTestCase):
+    """A migration run by another process while this one holds prepared statements (the
+    moments between `migrate` and the restart of a deploy): the hot path keeps working."""
+
+    def _from_another_connection(self, sql: str) -> None:
+        def run() -> None:
+            try:
+                with connections["default"].cursor() as cursor:
+                    cursor.execute(sql)
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join(timeout=30)
+
+    def test_a_column_added_meanwhile_does_not_break_token_or_unit_reads(self) -> None:
+        from safecampus.api.auth import BearerToken
+        from safecampus.orgs.services import token_issue
+        from safecampus.reports.services import unit_for_report
+
+        self.build_district()
+        token = token_issue(person=self.officer)
+        for _ in range(2):  # prepared now
+            self.assertEqual(BearerToken().authenticate(type("R", (), {})(), token), self.officer)
+            self.assertEqual(
+                unit_for_report(self.school_a.pk, dt.date(2026, 11, 23))[0].pk, self.school_a.pk
+            )
+        self.addCleanup(
+            self._from_another_connection,
+            "ALTER TABLE orgs_person DROP COLUMN IF EXISTS later; "
+            "ALTER TABLE orgs_unit DROP COLUMN IF EXISTS later",
+        )
+        self._from_another_connection(
+            "ALTER TABLE orgs_person ADD COLUMN later integer; "
+            "ALTER TABLE orgs_unit ADD COLUMN later integer"
+        )
+        person = BearerToken().authenticate(type("R", (), {})(), token)
+        self.assertEqual(person, self.officer)
+        unit, _row = unit_for_report(self.school_a.pk, dt.date(2026, 11, 23))
+        self.assertEqual(unit.pk, self.school_a.pk)
