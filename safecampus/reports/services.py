@@ -374,15 +374,22 @@ def report_submit(
         # The busy case in one transaction of one statement: read the day's row without
         # a lock, decide, and write only if the row is still as read (reports/pgsql.py).
         # Another submission or the deadline between the two: decide again.
-        for _attempt in range(3):
-            report = _submit(by, unit, day, zero, items, reason, lock=False, seen=day_row)
-            if report is not None:
-                return report
-            day_row = None  # read it again
+        try:
+            for _attempt in range(3):
+                report = _submit(by, unit, day, zero, items, reason, lock=False, seen=day_row)
+                if report is not None:
+                    return report
+                day_row = None  # read it again
+        except _NoRowYet:
+            pass
     with transaction.atomic():
         report = _submit(by, unit, day, zero, items, reason, lock=True)
         assert report is not None  # noqa: S101 (the row is locked: nothing can change it)
         return report
+
+
+class _NoRowYet(Exception):
+    """The unlocked path stops: the day has no status row yet, and making one writes."""
 
 
 def _submit(
@@ -398,15 +405,14 @@ def _submit(
 ) -> DailyReport | None:
     """report_submit's work. With `lock`, in a transaction, the day's row is locked as it
     is read and two taps take turns there. Without (PostgreSQL outside a transaction),
-    None when the row changed before the write, or when the day has no row yet: the
-    caller decides again, or locks."""
-
+    None when the row changed before the write (the caller decides again), and
+    _NoRowYet when the day has no row (the caller locks)."""
     # The day's row, made when the day opened, answers most of what follows; only a
     # day not opened yet needs the schedules looked up, and its row made.
     status_row = seen if seen is not None and not lock else _status_row(unit.pk, day, lock=lock)
     if status_row is None:
         if not lock:
-            return None
+            raise _NoRowYet
         schedule = schedule_for(unit, day)
         if schedule is None:
             raise ValidationError(

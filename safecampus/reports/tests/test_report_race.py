@@ -9,6 +9,7 @@ from collections import Counter
 from unittest import mock
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection, connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -183,3 +184,15 @@ class UnlockedSubmitTest(Personas, TransactionalTestCase):
         self.assertTrue(getattr(again, "repeated", False))
         self.assertEqual(DailyReport.objects.filter(unit=self.school_a).count(), 1)
         self.assert_counted_once()
+
+    def test_a_day_without_a_row_goes_straight_to_the_locked_path(self) -> None:
+        before = DAY - dt.timedelta(days=1)  # before the schedule starts: no row, no schedule
+        with (
+            CaptureQueriesContext(connection) as ctx,
+            self.assertRaises(ValidationError),
+            travel(at(DAY, 9)),
+        ):
+            services.report_submit(by=self.officer, unit=self.school_a, day=before, zero=True)
+        reads = [q["sql"] for q in ctx.captured_queries if "FROM reports_reportstatus" in q["sql"]]
+        self.assertEqual(len(reads), 2, reads)  # once unlocked, once locked
+        self.assertIn("FOR UPDATE", reads[1])
