@@ -14,6 +14,8 @@ transactions), and audit.services appends with plain statements.
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from safecampus.lib.sql import execute_on_postgresql
+
 from .services import APPEND_FUNCTION as FUNCTION
 from .services import CHAIN_LOCK, GENESIS
 
@@ -58,12 +60,8 @@ _DROP = (
 
 
 def install(connection: BaseDatabaseWrapper) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_CREATE)
+    execute_on_postgresql(connection, _CREATE)
 
 
 def remove(connection: BaseDatabaseWrapper) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_DROP)
+    execute_on_postgresql(connection, _DROP)

@@ -198,17 +198,6 @@ def append_params(pending: dict[str, Any]) -> list[Any]:
 # Called with the arguments of append_params; answers the new entry's id, seq, hash and
 # prev_hash.
 APPEND_FUNCTION = "safecampus_audit_append"
-_PENDING_COLUMNS = [
-    "at",
-    "actor_id",
-    "actor_label",
-    "ip",
-    "action",
-    "model",
-    "object_id",
-    "object_repr",
-    "changes",
-]
 _APPEND_CALL = (
     f"SELECT entry_id, entry_seq, entry_hash, entry_prev FROM {APPEND_FUNCTION}"  # noqa: S608
     f"({', '.join(['%s'] * 10)})"
@@ -261,6 +250,8 @@ _APPEND_COLUMNS = [
     "prev_hash",
     "hash",
 ]
+# An entry's columns before the chain gives it its place (audit_pending's keys).
+_PENDING_COLUMNS = [c for c in _APPEND_COLUMNS if c not in ("seq", "prev_hash", "hash")]
 # Fixed column names; the values are parameters.
 _APPEND_SQL = (
     f"INSERT INTO audit_auditentry ({', '.join(_APPEND_COLUMNS)}) "  # noqa: S608
@@ -282,20 +273,7 @@ def audit_verify() -> VerifyResult:
     prev_hash = GENESIS
     expected_seq = 1
     checked = 0
-    columns = [
-        "seq",
-        "at",
-        "actor_id",
-        "actor_label",
-        "ip",
-        "action",
-        "model",
-        "object_id",
-        "object_repr",
-        "changes",
-        "prev_hash",
-        "hash",
-    ]
+    columns = _APPEND_COLUMNS
     rows = AuditEntry.objects.order_by("seq").values_list(*columns).iterator(chunk_size=2000)
     for row in rows:
         entry = dict(zip(columns, row, strict=True))

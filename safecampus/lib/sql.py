@@ -117,3 +117,11 @@ def _preparing_cursor_class() -> Any:
 
         _cursor_class = PreparingCursor
     return _cursor_class
+
+
+def execute_on_postgresql(db: Any, sql: str) -> None:
+    """Run a statement on a PostgreSQL connection (a migration's function), and nothing
+    on SQLite, which has its own plain-statement path."""
+    if db.vendor == "postgresql":
+        with db.cursor() as cursor:
+            cursor.execute(sql)

@@ -15,6 +15,7 @@ statements on SQLite; the report tests run on both.
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from safecampus.audit.pgsql import FUNCTION as AUDIT_APPEND
+from safecampus.lib.sql import execute_on_postgresql
 
 from .models import Status
 
@@ -91,12 +92,8 @@ _DROP = (
 
 
 def install(connection: BaseDatabaseWrapper) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_CREATE)
+    execute_on_postgresql(connection, _CREATE)
 
 
 def remove(connection: BaseDatabaseWrapper) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_DROP)
+    execute_on_postgresql(connection, _DROP)
