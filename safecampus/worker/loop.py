@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection, models, transaction
+from django.db import close_old_connections, connection, connections, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -446,7 +446,16 @@ def run_in_thread(**kwargs: Any) -> tuple[threading.Thread, threading.Event, Cal
     """Start a worker in a thread (tests and benchmarks); returns (thread, stop, join)."""
     stop = threading.Event()
     worker = Worker(**kwargs)
-    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+
+    def run() -> None:
+        try:
+            worker.run(stop)
+        finally:
+            # This thread's connection would otherwise outlive it (and keep a test
+            # database from being dropped).
+            connections.close_all()
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
 
     def join() -> None:
