@@ -53,6 +53,7 @@ AS $$
 DECLARE
     v_status varchar;
     v_report bigint;
+    v_path text;
 BEGIN
     -- The row must still be as the caller read it (it may have read it without a
     -- lock): otherwise write nothing and answer NULLs, and the caller decides again.
@@ -75,10 +76,14 @@ BEGIN
         SET status = p_status, submitted_at = p_status_at, report_id = {FUNCTION}.report_id
         WHERE id = p_status_id;
     IF p_old <> p_new THEN
-        UPDATE reports_reportrollup r SET
-        {_SHIFT}
-        WHERE r.date = p_date
-            AND r.unit_id IN (SELECT u.id FROM orgs_unit u WHERE u.path = ANY (p_paths));
+        -- Top-down, one row at a time: every writer of the counters locks them in
+        -- path order (reports.services.rollup_move), so none deadlocks another.
+        FOREACH v_path IN ARRAY p_paths LOOP
+            UPDATE reports_reportrollup r SET
+            {_SHIFT}
+            WHERE r.date = p_date
+                AND r.unit_id = (SELECT u.id FROM orgs_unit u WHERE u.path = v_path);
+        END LOOP;
     END IF;
 END $$
 """  # noqa: S608 (constants of this module, no input)

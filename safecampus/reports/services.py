@@ -285,7 +285,13 @@ def level_due(*, schedule: ReportSchedule, day: dt.date, level: str) -> int:
     if not pending:
         return 0
     ReportStatus.objects.filter(pk__in=[row.pk for row in pending]).update(status=Status.MISSING)
-    rollup_recompute(day=day, root=schedule.root)
+    # Each row moves from not due to missing in its ancestors' counters: increments that
+    # add up with the submissions arriving at this very minute (a recount here could
+    # lose one that commits between its read and its write).
+    moves: Counter[str] = Counter()
+    for row in pending:
+        moves.update(_ancestor_paths(row.path))
+    rollup_move(day=day, old=Status.NOT_DUE, new=Status.MISSING, counts=moves)
     by_parent: dict[str, list[Unit]] = defaultdict(list)
     for row in pending:
         by_parent[row.unit.path[: -Unit.steplen]].append(row.unit)
@@ -634,10 +640,12 @@ def exemption_set(*, by: Person, unit: Unit, day: dt.date, reason: str) -> Repor
     access.require(access.can_manage(by, unit))
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason (holiday, closure…).")})
+    # The day's row first, locked: a submission locks it before the audit chain, and
+    # the exemption's audit entry must come in the same order, or each waits for the other.
+    row = ReportStatus.objects.select_for_update().filter(unit=unit, date=day).first()
     exemption, _created = ReportExemption.objects.update_or_create(
         unit=unit, date=day, defaults={"reason": reason.strip()[:200], "created_by": by}
     )
-    row = ReportStatus.objects.filter(unit=unit, date=day).first()
     if row is not None and row.status in (Status.NOT_DUE, Status.MISSING):
         ReportStatus.objects.filter(pk=row.pk).update(status=Status.EXEMPT)
         rollup_shift(path=unit.path, day=day, old=row.status, new=Status.EXEMPT)
@@ -682,20 +690,29 @@ def _ancestor_paths(path: str) -> list[str]:
 
 
 def rollup_shift(*, path: str, day: dt.date, old: str, new: str) -> None:
-    """One unit changed status: move one count in each ancestor's counters (one UPDATE)."""
+    """One unit changed status: move one count in each ancestor's counters."""
+    rollup_move(day=day, old=old, new=new, counts={prefix: 1 for prefix in _ancestor_paths(path)})
+
+
+def rollup_move(*, day: dt.date, old: str, new: str, counts: dict[str, int]) -> None:
+    """Move counts[path] from `old` to `new` in the counters of the unit at each path.
+
+    Increments, not a recount: they add up with those of submissions running at the
+    same moment. One UPDATE a unit, top-down in path order, as reports/pgsql.py does:
+    two transactions that lock counter rows in the same order never deadlock."""
     if old == new:
         return
     if old not in STATUS_FIELDS or new not in STATUS_FIELDS:
         raise ValueError(f"not a status: {old!r} → {new!r}")
-    ancestors = _ancestor_paths(path)
+    # Two checked status names; the values are parameters.
+    sql = (
+        f"UPDATE reports_reportrollup SET {old} = {old} - %s, {new} = {new} + %s "  # noqa: S608
+        "WHERE date = %s AND unit_id = (SELECT id FROM orgs_unit WHERE path = %s)"
+    )
+    day_value = connection.ops.adapt_datefield_value(day)
     with connection.cursor() as cursor:
-        # Two checked status names; the values are parameters.
-        cursor.execute(
-            f"UPDATE reports_reportrollup SET {old} = {old} - 1, {new} = {new} + 1 "  # noqa: S608
-            "WHERE date = %s AND unit_id IN (SELECT id FROM orgs_unit WHERE path IN "
-            f"({', '.join(['%s'] * len(ancestors))}))",
-            [connection.ops.adapt_datefield_value(day), *ancestors],
-        )
+        for path in sorted(counts):
+            cursor.execute(sql, [counts[path], counts[path], day_value, path])
 
 
 def rollup_add(*, path: str, day: dt.date, status: str) -> None:

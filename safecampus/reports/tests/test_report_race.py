@@ -16,9 +16,10 @@ from django.test.utils import CaptureQueriesContext
 
 from safecampus.audit.models import AuditEntry
 from safecampus.audit.services import audit_verify
+from safecampus.orgs.models import UnitKind
 from safecampus.reports import services
 from safecampus.reports.models import DailyReport, Level, ReportRollup, ReportStatus, Status
-from safecampus.test import Personas, TransactionalTestCase
+from safecampus.test import Personas, TransactionalTestCase, make_unit
 
 from .test_report_services import DAY, at, travel
 
@@ -196,3 +197,87 @@ class UnlockedSubmitTest(Personas, TransactionalTestCase):
         reads = [q["sql"] for q in ctx.captured_queries if "FROM reports_reportstatus" in q["sql"]]
         self.assertEqual(len(reads), 2, reads)  # once unlocked, once locked
         self.assertIn("FOR UPDATE", reads[1])
+
+
+class AtTheDeadlineTest(Personas, TransactionalTestCase):
+    """Submissions, the deadline and exemptions at the same moment, from several
+    connections: the counters stay equal to a recount and nobody deadlocks."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.build_district()
+        self.schools = [self.school_a, self.school_b]
+        for i in range(10):
+            parent = self.group_1 if i % 2 else self.group_2
+            parent.refresh_from_db()
+            self.schools.append(make_unit(parent, f"S{i}", f"第{i}小学", UnitKind.SCHOOL))
+        with travel(at(DAY, 8)):
+            self.sched = services.schedule_create(
+                by=self.officer, root=self.bureau, name="日报", starts_on=DAY
+            )
+            services.day_open(schedule=self.sched, day=DAY)
+
+    def at_once(self, *jobs) -> list[BaseException]:
+        errors: list[BaseException] = []
+        start = threading.Barrier(len(jobs))
+
+        def run(job) -> None:
+            try:
+                start.wait(timeout=10)
+                job()
+            except ValidationError:
+                pass  # a refusal with a reason is an answer, not a failure
+            except BaseException as exc:  # reported by the main thread
+                errors.append(exc)
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        return errors
+
+    def assert_counters_are_a_recount(self) -> None:
+        rows = list(ReportStatus.objects.filter(date=DAY).values_list("path", "status"))
+        for rollup in ReportRollup.objects.filter(date=DAY).select_related("unit"):
+            recount = Counter(s for p, s in rows if p.startswith(rollup.unit.path))
+            stored = {s: getattr(rollup, s) for s in Status.values}
+            self.assertEqual(stored, {s: recount.get(s, 0) for s in Status.values}, rollup.unit)
+
+    def submitter(self, unit):
+        return lambda: services.report_submit(by=self.officer, unit=unit, day=DAY, zero=True)
+
+    def test_the_school_deadline_while_schools_submit(self) -> None:
+        with travel(at(DAY, 13, 30)):
+            deadline = lambda: services.level_due(  # noqa: E731
+                schedule=self.sched, day=DAY, level=Level.SCHOOL
+            )
+            errors = self.at_once(deadline, *(self.submitter(u) for u in self.schools[:6]))
+            self.assertEqual(errors, [])
+            # The rest, after the deadline: late.
+            self.assertEqual(self.at_once(*(self.submitter(u) for u in self.schools[6:9])), [])
+        statuses = Counter(
+            ReportStatus.objects.filter(unit__in=self.schools, date=DAY).values_list(
+                "status", flat=True
+            )
+        )
+        self.assertEqual(statuses[Status.NOT_DUE], 0)  # the deadline saw every school
+        self.assertEqual(statuses[Status.MISSING], 3)  # the last three never reported
+        self.assertEqual(DailyReport.objects.count(), 9)
+        self.assert_counters_are_a_recount()
+
+    def test_an_exemption_and_a_submission_for_the_same_school_at_once(self) -> None:
+        with travel(at(DAY, 10)):
+            for unit in self.schools:
+                exempt = lambda unit=unit: services.exemption_set(  # noqa: E731
+                    by=self.officer, unit=unit, day=DAY, reason="停电停课"
+                )
+                self.assertEqual(self.at_once(exempt, self.submitter(unit)), [])
+        for unit in self.schools:
+            row = ReportStatus.objects.get(unit=unit, date=DAY)
+            reported = DailyReport.objects.filter(unit=unit, date=DAY).exists()
+            # Whichever came first holds: reported on time, or exempt and no report.
+            self.assertEqual(row.status, Status.ON_TIME if reported else Status.EXEMPT, unit)
+        self.assert_counters_are_a_recount()
