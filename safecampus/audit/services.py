@@ -140,6 +140,15 @@ def hash_prefix(entry: dict[str, Any]) -> str:
     return _canonical(payload)[:-1] + ","
 
 
+def chain_lock() -> None:
+    """Take the chain's lock now rather than at the append (PostgreSQL; held until
+    COMMIT), for a writer that must lock something else which appenders lock after
+    the chain. SQLite: the writer already holds the whole database."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK])
+
+
 def audit_pending(
     *,
     action: str,

@@ -6,12 +6,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from safecampus.audit.services import append_params, audit_append, audit_pending
+from safecampus.audit.services import append_params, audit_append, audit_pending, chain_lock
 from safecampus.lib.calendar import default_is_workday, official_days
 from safecampus.lib.sql import fetch_one, prepared_cursor, select_list
 from safecampus.notify.models import Urgency
@@ -430,6 +430,9 @@ def _submit(
     items = _clean_items(items or [], zero)
     now = timezone.now()
     if status_row is None:
+        # Making the row counts it in the ancestors' counters, which every other
+        # submission locks after the audit chain: take the chain first, in that order.
+        chain_lock()
         status_row = _open_row(unit=unit, day=day, schedule=schedule)
     if status_row.status == Status.EXEMPT:
         raise ValidationError(
@@ -694,25 +697,28 @@ def rollup_shift(*, path: str, day: dt.date, old: str, new: str) -> None:
     rollup_move(day=day, old=old, new=new, counts={prefix: 1 for prefix in _ancestor_paths(path)})
 
 
-def rollup_move(*, day: dt.date, old: str, new: str, counts: dict[str, int]) -> None:
-    """Move counts[path] from `old` to `new` in the counters of the unit at each path.
+def rollup_move(*, day: dt.date, old: str | None, new: str, counts: dict[str, int]) -> None:
+    """Move counts[path] from `old` to `new` in the counters of the unit at each path
+    (old None: rows new to the counters, only added to `new`).
 
     Increments, not a recount: they add up with those of submissions running at the
     same moment. One UPDATE a unit, top-down in path order, as reports/pgsql.py does:
     two transactions that lock counter rows in the same order never deadlock."""
     if old == new:
         return
-    if old not in STATUS_FIELDS or new not in STATUS_FIELDS:
+    if (old is not None and old not in STATUS_FIELDS) or new not in STATUS_FIELDS:
         raise ValueError(f"not a status: {old!r} → {new!r}")
-    # Two checked status names; the values are parameters.
+    # Checked status names; the values are parameters.
+    take = f"{old} = {old} - %s, " if old else ""
     sql = (
-        f"UPDATE reports_reportrollup SET {old} = {old} - %s, {new} = {new} + %s "  # noqa: S608
+        f"UPDATE reports_reportrollup SET {take}{new} = {new} + %s "  # noqa: S608
         "WHERE date = %s AND unit_id = (SELECT id FROM orgs_unit WHERE path = %s)"
     )
     day_value = connection.ops.adapt_datefield_value(day)
     with connection.cursor() as cursor:
         for path in sorted(counts):
-            cursor.execute(sql, [counts[path], counts[path], day_value, path])
+            amounts = [counts[path]] * (2 if old else 1)
+            cursor.execute(sql, [*amounts, day_value, path])
 
 
 def rollup_add(*, path: str, day: dt.date, status: str) -> None:
@@ -722,7 +728,7 @@ def rollup_add(*, path: str, day: dt.date, status: str) -> None:
     ReportRollup.objects.bulk_create(
         [ReportRollup(unit_id=pk, date=day) for pk in ids], ignore_conflicts=True
     )
-    ReportRollup.objects.filter(date=day, unit_id__in=ids).update(**{status: F(status) + 1})
+    rollup_move(day=day, old=None, new=status, counts=dict.fromkeys(_ancestor_paths(path), 1))
 
 
 def rollup_recompute(*, day: dt.date, root: Unit) -> None:

@@ -281,3 +281,30 @@ class AtTheDeadlineTest(Personas, TransactionalTestCase):
             # Whichever came first holds: reported on time, or exempt and no report.
             self.assertEqual(row.status, Status.ON_TIME if reported else Status.EXEMPT, unit)
         self.assert_counters_are_a_recount()
+
+    def test_a_school_without_a_row_and_schools_with_one_submit_at_once(self) -> None:
+        # A school added after the day opened makes its row and counts it as it reports
+        # (the locked path), while the others report through the unlocked one.
+        for offset in range(1, 6):
+            day = DAY + dt.timedelta(days=offset)
+            with travel(at(day, 0, 1)):
+                services.day_open(schedule=self.sched, day=day)
+            self.group_1.refresh_from_db()
+            late_comer = make_unit(self.group_1, f"N{offset}", f"新校{offset}", UnitKind.SCHOOL)
+            with travel(at(day, 9)):
+                jobs = [
+                    lambda unit=unit, day=day: services.report_submit(
+                        by=self.officer, unit=unit, day=day, zero=True
+                    )
+                    for unit in [late_comer, *self.schools[:3]]
+                ]
+                self.assertEqual(self.at_once(*jobs), [], day)
+            rows = list(ReportStatus.objects.filter(date=day).values_list("path", "status"))
+            for rollup in ReportRollup.objects.filter(date=day).select_related("unit"):
+                recount = Counter(s for p, s in rows if p.startswith(rollup.unit.path))
+                self.assertEqual(
+                    {s: getattr(rollup, s) for s in Status.values},
+                    {s: recount.get(s, 0) for s in Status.values},
+                    (day, rollup.unit),
+                )
+        self.assertEqual(DailyReport.objects.count(), 20)
