@@ -192,6 +192,10 @@ def _units_of(schedule: ReportSchedule) -> Any:
 def day_open(*, schedule: ReportSchedule, day: dt.date) -> int:
     """Make the day's status rows (one per unit), its deadlines and reminders, and the
     next reporting day's opening. Safe to run twice."""
+    # The counters are recounted below: no submission may change them meanwhile. Each
+    # writes them only while holding the audit chain's lock, so hold it (on PostgreSQL;
+    # SQLite serializes writers anyway). A late worker opens the day while schools report.
+    chain_lock()
     exempt = set(ReportExemption.objects.filter(date=day).values_list("unit_id", flat=True))
     rows = []
     levels = set()

@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from safecampus.audit.models import AuditEntry
 from safecampus.audit.services import audit_verify
-from safecampus.orgs.models import UnitKind
+from safecampus.orgs.models import Unit, UnitKind
 from safecampus.reports import services
 from safecampus.reports.models import DailyReport, Level, ReportRollup, ReportStatus, Status
 from safecampus.test import Personas, TransactionalTestCase, make_unit
@@ -308,3 +308,49 @@ class AtTheDeadlineTest(Personas, TransactionalTestCase):
                     (day, rollup.unit),
                 )
         self.assertEqual(DailyReport.objects.count(), 20)
+
+    def test_the_day_opens_late_while_schools_report(self) -> None:
+        # The worker was down at midnight and opens the day at 9:00, as schools report.
+        for offset in range(1, 6):
+            day = DAY + dt.timedelta(days=offset)
+            with travel(at(day, 9)):
+                opening = lambda day=day: services.day_open(schedule=self.sched, day=day)  # noqa: E731
+                jobs = [
+                    lambda unit=unit, day=day: services.report_submit(
+                        by=self.officer, unit=unit, day=day, zero=True
+                    )
+                    for unit in self.schools[:5]
+                ]
+                self.assertEqual(self.at_once(opening, *jobs), [], day)
+            rows = list(ReportStatus.objects.filter(date=day).values_list("path", "status"))
+            self.assertEqual(len(rows), Unit.objects.count())
+            for rollup in ReportRollup.objects.filter(date=day).select_related("unit"):
+                recount = Counter(s for p, s in rows if p.startswith(rollup.unit.path))
+                self.assertEqual(
+                    {s: getattr(rollup, s) for s in Status.values},
+                    {s: recount.get(s, 0) for s in Status.values},
+                    (day, rollup.unit),
+                )
+        self.assertEqual(DailyReport.objects.count(), 25)
+
+    def test_opening_a_day_holds_the_chain_that_every_counter_writer_takes(self) -> None:
+        from safecampus.audit.services import CHAIN_LOCK
+
+        seen: list[bool] = []
+
+        def try_the_chain_elsewhere() -> None:
+            with connections["default"].cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [CHAIN_LOCK])
+                seen.append(cursor.fetchone()[0])
+
+        real = services.timer_schedule
+
+        def scheduling(**kwargs):  # runs inside day_open, after the recount
+            if not seen:
+                self.assertEqual(self.at_once(try_the_chain_elsewhere), [])
+            return real(**kwargs)
+
+        day = DAY + dt.timedelta(days=1)
+        with mock.patch.object(services, "timer_schedule", side_effect=scheduling):
+            services.day_open(schedule=self.sched, day=day)
+        self.assertEqual(seen, [False])  # another connection could not take it
