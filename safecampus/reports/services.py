@@ -698,7 +698,7 @@ def _ancestor_paths(path: str) -> list[str]:
 
 def rollup_shift(*, path: str, day: dt.date, old: str, new: str) -> None:
     """One unit changed status: move one count in each ancestor's counters."""
-    rollup_move(day=day, old=old, new=new, counts={prefix: 1 for prefix in _ancestor_paths(path)})
+    rollup_move(day=day, old=old, new=new, counts=dict.fromkeys(_ancestor_paths(path), 1))
 
 
 def rollup_move(*, day: dt.date, old: str | None, new: str, counts: dict[str, int]) -> None:
