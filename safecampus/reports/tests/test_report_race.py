@@ -239,15 +239,17 @@ class AtTheDeadlineTest(Personas, TransactionalTestCase):
             thread.join(timeout=60)
         return errors
 
-    def assert_counters_are_a_recount(self) -> None:
-        rows = list(ReportStatus.objects.filter(date=DAY).values_list("path", "status"))
-        for rollup in ReportRollup.objects.filter(date=DAY).select_related("unit"):
+    def assert_counters_are_a_recount(self, day: dt.date = DAY) -> None:
+        rows = list(ReportStatus.objects.filter(date=day).values_list("path", "status"))
+        for rollup in ReportRollup.objects.filter(date=day).select_related("unit"):
             recount = Counter(s for p, s in rows if p.startswith(rollup.unit.path))
             stored = {s: getattr(rollup, s) for s in Status.values}
-            self.assertEqual(stored, {s: recount.get(s, 0) for s in Status.values}, rollup.unit)
+            self.assertEqual(
+                stored, {s: recount.get(s, 0) for s in Status.values}, (day, rollup.unit)
+            )
 
-    def submitter(self, unit):
-        return lambda: services.report_submit(by=self.officer, unit=unit, day=DAY, zero=True)
+    def submitter(self, unit, day: dt.date = DAY):
+        return lambda: services.report_submit(by=self.officer, unit=unit, day=day, zero=True)
 
     def test_the_school_deadline_while_schools_submit(self) -> None:
         with travel(at(DAY, 13, 30)):
@@ -292,21 +294,9 @@ class AtTheDeadlineTest(Personas, TransactionalTestCase):
             self.group_1.refresh_from_db()
             late_comer = make_unit(self.group_1, f"N{offset}", f"新校{offset}", UnitKind.SCHOOL)
             with travel(at(day, 9)):
-                jobs = [
-                    lambda unit=unit, day=day: services.report_submit(
-                        by=self.officer, unit=unit, day=day, zero=True
-                    )
-                    for unit in [late_comer, *self.schools[:3]]
-                ]
+                jobs = [self.submitter(u, day) for u in [late_comer, *self.schools[:3]]]
                 self.assertEqual(self.at_once(*jobs), [], day)
-            rows = list(ReportStatus.objects.filter(date=day).values_list("path", "status"))
-            for rollup in ReportRollup.objects.filter(date=day).select_related("unit"):
-                recount = Counter(s for p, s in rows if p.startswith(rollup.unit.path))
-                self.assertEqual(
-                    {s: getattr(rollup, s) for s in Status.values},
-                    {s: recount.get(s, 0) for s in Status.values},
-                    (day, rollup.unit),
-                )
+            self.assert_counters_are_a_recount(day)
         self.assertEqual(DailyReport.objects.count(), 20)
 
     def test_the_day_opens_late_while_schools_report(self) -> None:
@@ -315,22 +305,10 @@ class AtTheDeadlineTest(Personas, TransactionalTestCase):
             day = DAY + dt.timedelta(days=offset)
             with travel(at(day, 9)):
                 opening = lambda day=day: services.day_open(schedule=self.sched, day=day)  # noqa: E731
-                jobs = [
-                    lambda unit=unit, day=day: services.report_submit(
-                        by=self.officer, unit=unit, day=day, zero=True
-                    )
-                    for unit in self.schools[:5]
-                ]
+                jobs = [self.submitter(u, day) for u in self.schools[:5]]
                 self.assertEqual(self.at_once(opening, *jobs), [], day)
-            rows = list(ReportStatus.objects.filter(date=day).values_list("path", "status"))
-            self.assertEqual(len(rows), Unit.objects.count())
-            for rollup in ReportRollup.objects.filter(date=day).select_related("unit"):
-                recount = Counter(s for p, s in rows if p.startswith(rollup.unit.path))
-                self.assertEqual(
-                    {s: getattr(rollup, s) for s in Status.values},
-                    {s: recount.get(s, 0) for s in Status.values},
-                    (day, rollup.unit),
-                )
+            self.assertEqual(ReportStatus.objects.filter(date=day).count(), Unit.objects.count())
+            self.assert_counters_are_a_recount(day)
         self.assertEqual(DailyReport.objects.count(), 25)
 
     def test_opening_a_day_holds_the_chain_that_every_counter_writer_takes(self) -> None:
