@@ -14,12 +14,14 @@ class IdleTimeoutMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith("/api/"):
+            return self.get_response(request)  # bearer tokens, no session to keep alive
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             policy = current_policy()
             request.session.set_expiry(policy.idle_timeout_minutes * 60)
             if not request.path.startswith(
-                ("/account/password/", "/logout/", "/static/", "/api/", "/i18n/")
+                ("/account/password/", "/logout/", "/static/", "/i18n/")
             ) and password_expired(user):
                 return redirect(reverse("password_change") + "?expired=1")
         return self.get_response(request)

@@ -1,0 +1,106 @@
+"""The CSP middleware writes the same headers as django-csp's, from a policy built once."""
+
+import re
+
+from csp.constants import NONCE
+from csp.decorators import csp_exempt, csp_update
+from csp.middleware import CSPMiddleware as LibraryMiddleware
+from django.http import HttpResponse
+from django.test import RequestFactory, SimpleTestCase, override_settings
+
+from safecampus.lib.middleware import CSPMiddleware
+
+SETTINGS = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "script-src": ["'self'", NONCE],
+    }
+}
+POLICY = "default-src 'self'; img-src 'self' data:; script-src 'self'"
+
+
+def _headers(middleware_class, view, path="/page/", nonce=False):
+    def get_response(request):
+        if nonce:
+            str(request.csp_nonce)  # a template asking for one
+        return view(request)
+
+    request = RequestFactory().get(path)
+    response = middleware_class(get_response)(request)
+    return {
+        name: _directives(response.get(name))
+        for name in ("Content-Security-Policy", "Content-Security-Policy-Report-Only")
+    }
+
+
+def _directives(header):
+    """A header's directives in order (django-csp writes them in a set's order), its
+    nonce (random each response) blanked."""
+    if header is None:
+        return None
+    return "; ".join(
+        sorted(re.sub(r"'nonce-[^']+'", "'nonce-*'", d).strip() for d in header.split(";"))
+    )
+
+
+def plain(request):
+    return HttpResponse("ok")
+
+
+@csp_update({"img-src": "https://maps.example.cn"})
+def updated(request):
+    return HttpResponse("ok")
+
+
+@csp_exempt()
+def exempt(request):
+    return HttpResponse("ok")
+
+
+@override_settings(CONTENT_SECURITY_POLICY=SETTINGS)
+class CSPMiddlewareTest(SimpleTestCase):
+    def test_same_headers_as_django_csp(self):
+        for view in (plain, updated, exempt):
+            for nonce in (False, True):
+                with self.subTest(view=view.__name__, nonce=nonce):
+                    ours = _headers(CSPMiddleware, view, nonce=nonce)
+                    self.assertEqual(ours, _headers(LibraryMiddleware, view, nonce=nonce))
+        self.assertEqual(
+            _headers(CSPMiddleware, plain)["Content-Security-Policy"],
+            POLICY,
+        )
+        self.assertIn(
+            "maps.example.cn", _headers(CSPMiddleware, updated)["Content-Security-Policy"]
+        )
+        self.assertIsNone(_headers(CSPMiddleware, exempt)["Content-Security-Policy"])
+        self.assertIn(
+            "nonce-", _headers(CSPMiddleware, plain, nonce=True)["Content-Security-Policy"]
+        )
+
+    def test_a_changed_setting_is_seen(self):
+        self.assertIn("data:", _headers(CSPMiddleware, plain)["Content-Security-Policy"])
+        changed = {"DIRECTIVES": {"default-src": ["'none'"]}, "EXCLUDE_URL_PREFIXES": ["/x/"]}
+        with override_settings(
+            CONTENT_SECURITY_POLICY=changed,
+            CONTENT_SECURITY_POLICY_REPORT_ONLY={"DIRECTIVES": {"img-src": ["'self'"]}},
+        ):
+            headers = _headers(CSPMiddleware, plain)
+            self.assertEqual(headers["Content-Security-Policy"], "default-src 'none'")
+            self.assertIn("img-src 'self'", headers["Content-Security-Policy-Report-Only"])
+            self.assertEqual(headers, _headers(LibraryMiddleware, plain))
+            excluded = _headers(CSPMiddleware, plain, path="/x/1")
+            self.assertIsNone(excluded["Content-Security-Policy"])
+            self.assertEqual(excluded, _headers(LibraryMiddleware, plain, path="/x/1"))
+        self.assertEqual(
+            _headers(CSPMiddleware, plain)["Content-Security-Policy"],
+            POLICY,
+        )
+
+    def test_a_nonce_asked_for_after_the_header_is_an_error(self):
+        from csp.exceptions import CSPNonceError
+
+        request = RequestFactory().get("/page/")
+        CSPMiddleware(plain)(request)
+        with self.assertRaises(CSPNonceError):
+            str(request.csp_nonce)
