@@ -17,7 +17,7 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	touch $@
 
 # gunicorn's gthread workers keep a client's connection open between requests (the
-# sync worker closes it after each): ~1.3-1.5x the requests a second on two cores.
+# sync worker closes it after each): 1.25-1.6x the requests a second on two cores.
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py collectstatic --noinput -v0
