@@ -126,15 +126,18 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "safecampus.lib.middleware.CSPMiddleware",  # django-csp's, the policy built once
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # safecampus.lib.middleware's are Django's and django-htmx's for the site's pages
+    # only: /api/ (bearer tokens, JSON) skips them (lib/middleware.site_only). CSRF
+    # stays as Django's: the API's views are exempt, and `check --deploy` looks for it.
+    "safecampus.lib.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    "safecampus.lib.middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "safecampus.lib.middleware.AuthenticationMiddleware",
     "safecampus.orgs.middleware.IdleTimeoutMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "safecampus.lib.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
+    "safecampus.lib.middleware.HtmxMiddleware",
     "safecampus.audit.middleware.AuditContextMiddleware",
     "axes.middleware.AxesMiddleware",
 ]

@@ -1,4 +1,5 @@
-"""Middleware shared by the whole site."""
+"""Middleware shared by the whole site: django-csp's with its policy built once, and the
+site-only versions of the middleware the JSON API does not need."""
 
 import functools
 import http.client
@@ -9,9 +10,15 @@ from csp.middleware import CheckableLazyObject
 from csp.middleware import CSPMiddleware as _CSPMiddleware
 from csp.utils import build_policy
 from django.conf import settings
+from django.contrib.auth.middleware import AuthenticationMiddleware as _AuthenticationMiddleware
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.messages.middleware import MessageMiddleware as _MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware as _SessionMiddleware
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponseBase
+from django.middleware.common import CommonMiddleware as _CommonMiddleware
+from django_htmx.middleware import HtmxMiddleware as _HtmxMiddleware
 
 # What a view can set on a response to change its policy (django-csp's decorators).
 _OVERRIDES = tuple(
@@ -64,3 +71,40 @@ class CSPMiddleware(_CSPMiddleware):
         # As django-csp: a nonce asked for after the header is written is an error.
         request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
         return response
+
+
+# --- The site's pages only --------------------------------------------------------------
+
+API_PREFIX = "/api/"
+
+
+def site_only(middleware: type) -> type:
+    """`middleware` for the site's pages, skipped under /api/: the API authenticates
+    each request with a bearer token and answers JSON, so it has no session, flash
+    message, trailing-slash redirect or htmx request to handle. Skipping them is most of the
+    stack's cost on an API call (bench/reports_submit.py). A request skipped there is
+    anonymous until the API's token authentication names its person."""
+    hooks = ("process_view", "process_exception", "process_template_response")
+    if any(hasattr(middleware, hook) for hook in hooks):
+        # The handler calls those for every request, outside __call__.
+        raise TypeError(f"{middleware.__name__} has hooks site_only does not skip")
+    sets_user = issubclass(middleware, _AuthenticationMiddleware)
+
+    class SiteOnly(middleware):  # type: ignore[misc,valid-type]
+        def __call__(self, request: HttpRequest) -> HttpResponseBase:
+            if request.path_info.startswith(API_PREFIX):
+                if sets_user:
+                    request.user = AnonymousUser()
+                return self.get_response(request)
+            return super().__call__(request)
+
+    SiteOnly.__name__ = SiteOnly.__qualname__ = middleware.__name__
+    SiteOnly.__doc__ = f"{middleware.__module__}.{middleware.__name__}, for the site's pages."
+    return SiteOnly
+
+
+SessionMiddleware = site_only(_SessionMiddleware)
+CommonMiddleware = site_only(_CommonMiddleware)
+AuthenticationMiddleware = site_only(_AuthenticationMiddleware)
+MessageMiddleware = site_only(_MessageMiddleware)
+HtmxMiddleware = site_only(_HtmxMiddleware)

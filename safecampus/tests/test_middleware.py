@@ -1,4 +1,5 @@
-"""The CSP middleware writes the same headers as django-csp's, from a policy built once."""
+"""The CSP middleware writes the same headers as django-csp's, from a policy built once;
+the site-only middleware skips /api/."""
 
 import re
 
@@ -7,7 +8,9 @@ from csp.decorators import csp_exempt, csp_update
 from csp.middleware import CSPMiddleware as LibraryMiddleware
 from django.http import HttpResponse
 from django.test import RequestFactory, SimpleTestCase, override_settings
+from django.urls import path
 
+from safecampus.lib import middleware as site
 from safecampus.lib.middleware import CSPMiddleware
 
 SETTINGS = {
@@ -104,3 +107,63 @@ class CSPMiddlewareTest(SimpleTestCase):
         CSPMiddleware(plain)(request)
         with self.assertRaises(CSPNonceError):
             str(request.csp_nonce)
+
+
+class SiteOnlyTest(SimpleTestCase):
+    def _seen(self, middleware_class, path):
+        seen = {}
+
+        def view(request):
+            seen.update(
+                session=hasattr(request, "session"),
+                user=getattr(request, "user", None),
+                htmx=hasattr(request, "htmx"),
+                messages=hasattr(request, "_messages"),
+            )
+            return HttpResponse("ok")
+
+        request = RequestFactory().get(path)
+        chain = view
+        for cls in reversed(middleware_class):
+            chain = cls(chain)
+        chain(request)
+        return seen
+
+    def test_pages_get_the_wrapped_middleware_and_the_api_skips_it(self):
+        stack = [
+            site.SessionMiddleware,
+            site.AuthenticationMiddleware,
+            site.MessageMiddleware,
+            site.HtmxMiddleware,
+        ]
+        page = self._seen(stack, "/reports/")
+        self.assertEqual((page["session"], page["htmx"], page["messages"]), (True, True, True))
+        self.assertFalse(page["user"].is_authenticated)
+        api = self._seen(stack, "/api/v1/units")
+        self.assertEqual((api["session"], api["htmx"], api["messages"]), (False, False, False))
+        # Anonymous until the API's bearer token names its person.
+        self.assertFalse(api["user"].is_authenticated)
+
+    def test_common_middleware_redirects_pages_only(self):
+        def not_found(request):
+            return HttpResponse(status=404)
+
+        with override_settings(APPEND_SLASH=True, ROOT_URLCONF=__name__):
+            page = site.CommonMiddleware(not_found)(RequestFactory().get("/page"))
+            api = site.CommonMiddleware(not_found)(RequestFactory().get("/api/page"))
+        self.assertEqual(page.status_code, 301)
+        self.assertEqual(api.status_code, 404)
+
+    def test_middleware_with_handler_hooks_is_refused(self):
+        from django.middleware.csrf import CsrfViewMiddleware
+
+        with self.assertRaises(TypeError):
+            site.site_only(CsrfViewMiddleware)
+
+
+def _page(request):
+    return HttpResponse("ok")
+
+
+# For the CommonMiddleware test: both would be redirected to their slashed path.
+urlpatterns = [path("page/", _page), path("api/page/", _page)]

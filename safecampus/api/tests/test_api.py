@@ -162,6 +162,26 @@ class TokenTest(ApiTestCase):
         )
         self.assertEqual(response.status_code, 200, response.content)
 
+    def test_a_signed_in_browser_session_is_not_an_api_login(self) -> None:
+        # The site's session middleware skips /api/: only the bearer token counts,
+        # and the API neither reads nor sets the session cookie.
+        client = Client()
+        client.force_login(self.officer)
+        response = client.get(f"{API}/units")
+        self.assertEqual(response.status_code, 401, response.content)
+        self.assertNotIn("sessionid", response.cookies)
+        page = client.get("/")
+        self.assertEqual(page.status_code, 200)  # the same session works on the site
+
+    def test_api_answers_in_the_callers_language_without_the_session(self) -> None:
+        detail = {}
+        for language in ("zh-hans", "en"):
+            response = Client(HTTP_ACCEPT_LANGUAGE=language).get(f"{API}/units")
+            self.assertEqual(response.status_code, 401)
+            detail[language] = response.json()["detail"]
+            self.assertEqual(response["Content-Language"], language)
+        self.assertNotEqual(detail["zh-hans"], detail["en"])
+
     def test_api_writes_are_audited_with_the_token_holder(self) -> None:
         self.api(self.principal_a).patch(f"/units/{self.school_a.pk}", {"address": "城关路1号"})
         entry = AuditEntry.objects.filter(
