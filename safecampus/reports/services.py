@@ -1,6 +1,7 @@
 """Schedules, submitting reports and corrections, exemptions, and what deadlines do."""
 
 import datetime as dt
+import functools
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -506,30 +507,51 @@ _STATUS_SQL = (
 )
 
 
-_UNIT_DAY_SQL = (
-    f"SELECT {select_list(Unit, 'u')}, s.id AS day_row_id, s.status AS day_row_status, "  # noqa: S608
-    "s.due_at AS day_row_due_at, "
-    "s.submitted_at AS day_row_submitted_at, s.schedule_id AS day_row_schedule_id, "
-    "s.report_id AS day_row_report_id "
-    "FROM orgs_unit u LEFT JOIN reports_reportstatus s ON s.unit_id = u.id AND s.date = %s "
-    "WHERE u.id = %s"
-)
-_UNIT_SQL = f"SELECT {select_list(Unit, 'u')} FROM orgs_unit u WHERE u.id = %s"  # noqa: S608
-# Attribute names of ReportStatus, as selected above with the prefix day_row_.
+# The unit a report is for and its status row for the day, as columns another statement
+# can select too (the API's bearer token, reports/api.SubmitterToken): unit__<column>,
+# day_row_<field>. The join's parameters: the unit's id, the day.
 _DAY_ROW_FIELDS = ["id", "status", "due_at", "submitted_at", "schedule_id", "report_id"]
+UNIT_DAY_COLUMNS = ", ".join(
+    [f"u.{f.column} AS unit__{f.column}" for f in Unit._meta.concrete_fields]
+    + [f"s.{name} AS day_row_{name}" for name in _DAY_ROW_FIELDS]
+)
+UNIT_DAY_JOINS = (
+    "LEFT JOIN orgs_unit u ON u.id = %s "
+    "LEFT JOIN reports_reportstatus s ON s.unit_id = u.id AND s.date = %s"
+)
+_UNIT_DAY_SQL = f"SELECT {UNIT_DAY_COLUMNS} FROM (SELECT 1) one {UNIT_DAY_JOINS}"  # noqa: S608
+_UNIT_SQL = f"SELECT {select_list(Unit, 'u')} FROM orgs_unit u WHERE u.id = %s"  # noqa: S608
 
 
 def unit_for_report(unit_id: int, day: dt.date) -> tuple[Unit | None, ReportStatus | None]:
     """The unit a report is for, and on PostgreSQL its status row for the day read in the
     same statement, without a lock (report_submit's day_row). The API's submission
-    starts here: one statement fewer."""
+    reads them with the caller's token (SubmitterToken), one statement fewer still."""
     if connection.vendor != "postgresql":
         return fetch_one(Unit, _UNIT_SQL, [unit_id]), None
-    unit = fetch_one(Unit, _UNIT_DAY_SQL, [day, unit_id])
-    if unit is None or unit.day_row_id is None:
+    with prepared_cursor() as cursor:
+        cursor.execute(_UNIT_DAY_SQL, [unit_id, day])
+        row = cursor.fetchone()
+        names = [d[0] for d in cursor.description]
+    return unit_day_from(dict(zip(names, row, strict=True)), day)
+
+
+def unit_day_from(columns: Any, day: dt.date) -> tuple[Unit | None, ReportStatus | None]:
+    """The unit and its day's status row from UNIT_DAY_COLUMNS (PostgreSQL: psycopg
+    gives each its Python type, aware datetimes included): a mapping, or an object
+    with them as attributes."""
+    get = columns.get if isinstance(columns, dict) else functools.partial(getattr, columns)
+    if get("unit__id") is None:
+        return None, None
+    unit_fields = Unit._meta.concrete_fields
+    unit = Unit.from_db(
+        connection.alias,
+        [f.attname for f in unit_fields],
+        [get(f"unit__{f.column}") for f in unit_fields],
+    )
+    if get("day_row_id") is None:
         return unit, None
-    # psycopg gives these columns their Python types already (aware datetimes).
-    known = {name: getattr(unit, f"day_row_{name}") for name in _DAY_ROW_FIELDS}
+    known = {name: get(f"day_row_{name}") for name in _DAY_ROW_FIELDS}
     known.update(unit_id=unit.pk, date=day)
     names = [f.attname for f in ReportStatus._meta.concrete_fields if f.attname in known]
     # from_db takes the values in the model's field order.

@@ -109,6 +109,27 @@ class ReportApiTest(BaseTestCase):
             self.post(client, {"unit": 10**30, "date": "x", "zero": 1}).status_code, 422
         )
 
+    def test_the_token_read_with_the_unit_decides_nothing_by_itself(self):
+        # On PostgreSQL the token's statement also reads the unit the body names
+        # (SubmitterToken); each answer must be the same as without that shortcut.
+        body = {"unit": self.school_b.pk, "date": DAY.isoformat(), "zero": True}
+        bad_token = self.client_class(HTTP_AUTHORIZATION="Bearer not-a-token")
+        self.assertEqual(self.post(bad_token, body).status_code, 401)
+        no_token = self.client_class()
+        self.assertEqual(self.post(no_token, body).status_code, 401)
+        duty_b = self.api(self.duty_b)
+        self.assertEqual(self.post(duty_b, {**body, "unit": self.school_a.pk}).status_code, 403)
+        self.assertEqual(self.post(duty_b, {**body, "unit": 999_999}).status_code, 404)
+        self.assertEqual(self.post(duty_b, {**body, "unit": 2**63}).status_code, 422)
+        self.assertEqual(self.post(duty_b, {**body, "date": "2026-13-01"}).status_code, 422)
+        # A unit written as a string: validation accepts it, the view reads the unit.
+        as_text = self.post(duty_b, {**body, "unit": str(self.school_b.pk)})
+        self.assertEqual(as_text.status_code, 201, as_text.content)
+        self.assertEqual(as_text.json()["unit"], self.school_b.pk)
+        self.assertEqual(DailyReport.objects.filter(unit=self.school_b).count(), 1)
+        again = self.post(duty_b, body)
+        self.assertEqual((again.status_code, again.json()["id"]), (200, as_text.json()["id"]))
+
     def test_late_report_from_an_offline_phone_is_accepted_and_marked(self):
         with time_machine.travel(
             timezone.make_aware(dt.datetime(2026, 11, 23, 15, 0)),  # noqa: DTZ001

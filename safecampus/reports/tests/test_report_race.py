@@ -149,7 +149,7 @@ class UnlockedSubmitTest(Personas, TransactionalTestCase):
         self.assertEqual(DailyReport.objects.filter(unit=self.school_a).count(), 1)
         self.assert_counted_once()
 
-    def test_the_api_reads_the_unit_and_its_day_in_one_statement(self) -> None:
+    def test_the_api_reads_the_token_unit_and_day_in_one_statement(self) -> None:
         from safecampus.orgs.services import token_issue
 
         client = Client(HTTP_AUTHORIZATION=f"Bearer {token_issue(person=self.officer)}")
@@ -160,10 +160,11 @@ class UnlockedSubmitTest(Personas, TransactionalTestCase):
             response = client.post("/api/v1/daily-reports", body, content_type="application/json")
         self.assertEqual(response.status_code, 201, response.content)
         statements = [q["sql"] for q in ctx.captured_queries]
-        # The token with its holder, the unit with its day's row, the write.
-        self.assertEqual(len(statements), 3, statements)
-        self.assertIn("LEFT JOIN reports_reportstatus", statements[1])
-        self.assertIn("safecampus_report_append", statements[2])
+        # The token with its holder, the unit and its day's row; then the write.
+        self.assertEqual(len(statements), 2, statements)
+        self.assertIn("orgs_apitoken", statements[0])
+        self.assertIn("LEFT JOIN reports_reportstatus", statements[0])
+        self.assertIn("safecampus_report_append", statements[1])
         row = ReportStatus.objects.get(unit=self.school_b, date=DAY)
         self.assertEqual((row.status, row.report_id), (Status.ON_TIME, response.json()["id"]))
 
