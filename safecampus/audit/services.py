@@ -14,7 +14,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from safecampus.lib.sql import prepared_cursor
+from safecampus.lib.sql import pg_values, prepared_cursor
 
 from .models import AuditEntry
 
@@ -197,11 +197,7 @@ def audit_record(
 
 def append_params(pending: dict[str, Any]) -> list[Any]:
     """The arguments of the database's append function (audit/pgsql.py), in order."""
-    field = AuditEntry._meta.get_field
-    return [
-        hash_prefix(pending),
-        *(field(name).get_db_prep_save(pending[name], connection) for name in _PENDING_COLUMNS),
-    ]
+    return [hash_prefix(pending), *_pending_values(pending.__getitem__)]
 
 
 # Called with the arguments of append_params; answers the new entry's id, seq, hash and
@@ -261,6 +257,7 @@ _APPEND_COLUMNS = [
 ]
 # An entry's columns before the chain gives it its place (audit_pending's keys).
 _PENDING_COLUMNS = [c for c in _APPEND_COLUMNS if c not in ("seq", "prev_hash", "hash")]
+_pending_values = pg_values([AuditEntry._meta.get_field(c) for c in _PENDING_COLUMNS])
 # Fixed column names; the values are parameters.
 _APPEND_SQL = (
     f"INSERT INTO audit_auditentry ({', '.join(_APPEND_COLUMNS)}) "  # noqa: S608

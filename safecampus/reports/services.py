@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from safecampus.audit.services import append_params, audit_append, audit_pending, chain_lock
 from safecampus.lib.calendar import default_is_workday, official_days
-from safecampus.lib.sql import fetch_one, prepared_cursor, select_list
+from safecampus.lib.sql import fetch_one, pg_values, prepared_cursor, select_list
 from safecampus.notify.models import Urgency
 from safecampus.notify.services import notification_create, office_people
 from safecampus.orgs import access
@@ -572,6 +572,7 @@ _REPORT_FIELDS = [
     if not f.primary_key and f.name not in ("audit_seq", "audit_hash")
 ]
 _REPORT_COLUMNS = [f.column for f in _REPORT_FIELDS] + ["audit_seq", "audit_hash"]
+_report_values = pg_values(_REPORT_FIELDS)  # PostgreSQL's
 # The model's column names; the values are parameters.
 _REPORT_SQL = (
     f"INSERT INTO reports_dailyreport ({', '.join(_REPORT_COLUMNS)}) "  # noqa: S608
@@ -599,9 +600,9 @@ def _report_record(
     No savepoint: the status row's lock means no other transaction inserts this
     version (SQLite transactions are serialized whole); if one did anyway, the error
     fails this transaction, which is what it should do."""
-    values = [f.get_db_prep_save(f.pre_save(report, add=True), connection) for f in _REPORT_FIELDS]
     old, new = status_row.status, status
     if connection.vendor == "postgresql":
+        values = _report_values(functools.partial(getattr, report))
         # One round trip for all of it (reports/pgsql.py).
         adapt = connection.ops.adapt_datetimefield_value
         with prepared_cursor() as cursor:
@@ -623,6 +624,9 @@ def _report_record(
         if report.pk is None:
             return False
     else:
+        values = [
+            f.get_db_prep_save(getattr(report, f.attname), connection) for f in _REPORT_FIELDS
+        ]
         entry = audit_append(receipt)
         report.audit_seq, report.audit_hash = entry.seq, entry.hash
         with connection.cursor() as cursor:
