@@ -6,10 +6,11 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
+from ninja.renderers import JSONRenderer
 
 from safecampus.api.auth import BearerToken
 from safecampus.orgs import access
@@ -147,7 +148,16 @@ def report_submit(request: HttpRequest, payload: ReportIn) -> Any:
         day_row=day_row,
     )
     created = not getattr(report, "repeated", False)  # a second tap returns the first
-    return Status(201 if created else 200, _out(report))
+    # ReportOut's fields, rendered as ninja renders them, without validating the dict
+    # this module built against the schema on every call (an eighth of the busiest
+    # endpoint's CPU, bench/reports_submit.py); the tests validate it instead.
+    status = 201 if created else 200
+    content = _JSON.render(request, _out(report), response_status=status)
+    return HttpResponse(content, status=status, content_type=_JSON_TYPE)
+
+
+_JSON = JSONRenderer()  # the API's (NinjaAPI's default)
+_JSON_TYPE = f"{_JSON.media_type}; charset={_JSON.charset}"
 
 
 @router.get("/daily-reports", response=list[ReportOut])

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from safecampus.orgs.services import token_issue
 from safecampus.reports import services
+from safecampus.reports.api import ReportOut
 from safecampus.reports.models import DailyReport
 from safecampus.test import BaseTestCase
 
@@ -44,6 +45,11 @@ class ReportApiTest(BaseTestCase):
         body = {"unit": self.school_a.pk, "date": DAY.isoformat(), "zero": True}
         first = self.post(client, body)
         self.assertEqual(first.status_code, 201, first.content)
+        # The answer is written without ninja's validation: it must still be ReportOut.
+        self.assertEqual(first["Content-Type"], "application/json; charset=utf-8")
+        self.assertEqual(
+            ReportOut.model_validate(first.json()).model_dump(mode="json"), first.json()
+        )
         self.assertFalse(first.json()["late"])
         self.assertEqual(len(first.json()["receipt"]["hash"]), 64)
         again = self.post(client, body)
