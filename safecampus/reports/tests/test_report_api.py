@@ -136,6 +136,15 @@ class ReportApiTest(BaseTestCase):
         again = self.post(duty_b, body)
         self.assertEqual((again.status_code, again.json()["id"]), (200, as_text.json()["id"]))
 
+    def test_a_body_over_the_size_limit_is_refused_not_a_server_error(self):
+        # The token's statement reads the body (SubmitterToken) before ninja does.
+        body = {"unit": self.school_b.pk, "date": DAY.isoformat(), "zero": True}
+        body["reason"] = "x" * 2000
+        with self.settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1000):
+            response = self.post(self.api(self.duty_b), body)
+        self.assertIn(response.status_code, (400, 413), response.content)
+        self.assertFalse(DailyReport.objects.filter(unit=self.school_b).exists())
+
     def test_late_report_from_an_offline_phone_is_accepted_and_marked(self):
         with time_machine.travel(
             timezone.make_aware(dt.datetime(2026, 11, 23, 15, 0)),  # noqa: DTZ001
