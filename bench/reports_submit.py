@@ -290,6 +290,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="bare then API, this many times")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", default="gthread", help="gunicorn's (make run: gthread)")
+    parser.add_argument("--worker-threads", type=int, default=1, help="gunicorn's --threads")
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
@@ -398,6 +399,8 @@ def main() -> None:
                 str(args.workers),
                 "--worker-class",
                 args.worker_class,
+                "--threads",
+                str(args.worker_threads),
                 "--log-level",
                 "warning",
             ],
