@@ -438,7 +438,8 @@ def main() -> None:
         print(
             f"database: postgresql {connection.pg_version // 10000} (fsync={fsync}, "
             f"synchronous_commit={sync_commit}); units: {total_units:,}; "
-            f"gunicorn: {args.workers} {args.worker_class} workers a server; client: "
+            f"gunicorn: {args.workers} {args.worker_class} workers a server, "
+            f"{args.worker_threads} thread(s) each; client: "
             f"{args.threads} connections, ≤{per_run} requests or {args.seconds:.0f} s a run; "
             f"{os.cpu_count()} CPUs; load average before: {load_average()}"
         )
