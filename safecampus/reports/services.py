@@ -3,6 +3,7 @@
 import datetime as dt
 import functools
 from collections import Counter, defaultdict
+from types import SimpleNamespace
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -533,14 +534,13 @@ def unit_for_report(unit_id: int, day: dt.date) -> tuple[Unit | None, ReportStat
         cursor.execute(_UNIT_DAY_SQL, [unit_id, day])
         row = cursor.fetchone()
         names = [d[0] for d in cursor.description]
-    return unit_day_from(dict(zip(names, row, strict=True)), day)
+    return unit_day_from(SimpleNamespace(**dict(zip(names, row, strict=True))), day)
 
 
 def unit_day_from(columns: Any, day: dt.date) -> tuple[Unit | None, ReportStatus | None]:
-    """The unit and its day's status row from UNIT_DAY_COLUMNS (PostgreSQL: psycopg
-    gives each its Python type, aware datetimes included): a mapping, or an object
-    with them as attributes."""
-    get = columns.get if isinstance(columns, dict) else functools.partial(getattr, columns)
+    """The unit and its day's status row from UNIT_DAY_COLUMNS, read as attributes of
+    `columns` (PostgreSQL: psycopg gives each its Python type, aware datetimes too)."""
+    get = functools.partial(getattr, columns)
     if get("unit__id") is None:
         return None, None
     unit_fields = Unit._meta.concrete_fields
