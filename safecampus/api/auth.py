@@ -40,7 +40,7 @@ class BearerToken(HttpBearer):
         return None
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        digest = hashlib.sha256(token.encode()).hexdigest()
+        digest = token_digest(token)
         now = timezone.now()
         adapt = connection.ops.adapt_datetimefield_value
         more, joins, join_params = self.also(request) or ("", "", [])
@@ -57,6 +57,11 @@ class BearerToken(HttpBearer):
             ApiToken.objects.filter(pk=person.token_id).update(last_used_at=now)
         request.user = person
         return person
+
+
+def token_digest(token: str) -> str:
+    """What the database keeps of a token (ApiToken.key_hash)."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @functools.cache

@@ -140,6 +140,24 @@ def hash_prefix(entry: dict[str, Any]) -> str:
     return _canonical(payload)[:-1] + ","
 
 
+def hash_prefix_around(entry: dict[str, Any], holes: list[str]) -> list[str] | None:
+    """hash_prefix(entry) cut around placeholders, for a database function that knows
+    some values only as it writes (reports/pgsql.py): `holes` are strings standing in
+    for them, in the order they come in the canonical JSON. Answers the pieces between
+    them (one more than the holes), to be joined with each value JSON-encoded; None if
+    a placeholder is not there exactly once (the entry's own text holds one)."""
+    rest = hash_prefix(entry)
+    pieces = []
+    for hole in holes:
+        quoted = json.dumps(hole)
+        head, found, rest = rest.partition(quoted)
+        if not found or quoted in rest:
+            return None
+        pieces.append(head)
+    pieces.append(rest)
+    return pieces
+
+
 def chain_lock() -> None:
     """Take the chain's lock now rather than at the append (PostgreSQL; held until
     COMMIT), for a writer that must lock something else which appenders lock after

@@ -16,8 +16,9 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from safecampus.audit.pgsql import FUNCTION as AUDIT_APPEND
 from safecampus.lib.sql import execute_on_postgresql
+from safecampus.orgs.models import Unit
 
-from .models import Status
+from .models import ROLLUP_DEPTH, Status
 
 FUNCTION = "safecampus_report_append"
 
@@ -102,3 +103,141 @@ def install(connection: BaseDatabaseWrapper) -> None:
 
 def remove(connection: BaseDatabaseWrapper) -> None:
     execute_on_postgresql(connection, _DROP)
+
+
+# --- A first report through the API, token to receipt in one statement -------------------
+#
+# The busiest request there is, a unit's first report of the day through the API, as one
+# call: the bearer token, whether its person may report for the unit, the day's status
+# row (locked), the decision, and the writes (FUNCTION above). It decides only the plain
+# case and answers NULLs for everything else, having written nothing: an administrator,
+# a unit with units below it (its report carries their roll-up), an archived unit, no
+# row for the day, an exempt day, a report already there (a second tap, a correction).
+# reports.services.report_submit_direct then leaves the request to the usual path, which
+# decides again from the start and words any refusal. So each rule here is the usual
+# path's own, narrowed, never widened: tests/test_report_direct.py compares the two for
+# every person and unit of the test district. Python still builds the audit entry's
+# canonical JSON; the four values only the database knows (the actor's id and name, how
+# late, the unit's name) go between its pieces, JSON-encoded as Python would.
+
+SUBMIT_FUNCTION = "safecampus_report_submit"
+
+_SUBMIT_ARGS = """
+    p_key_hash varchar, p_now timestamptz, p_noted_before timestamptz,
+    p_unit bigint, p_date date, p_zero boolean, p_items jsonb, p_reason varchar,
+    -- the audit entry: its canonical JSON in five pieces, around the actor's id, the
+    -- actor's name, how late and the unit's name; its other fields; the changes but
+    -- how late
+    p_piece1 text, p_piece2 text, p_piece3 text, p_piece4 text, p_piece5 text,
+    p_ip varchar, p_action varchar, p_model varchar, p_object_id varchar, p_changes jsonb,
+    -- who may report: these roles in the unit or above it, those in the unit itself
+    -- (comma-separated: a text is quicker to send than an array)
+    p_manage_roles text, p_reporter_roles text"""
+
+_CREATE_SUBMIT = f"""
+CREATE OR REPLACE FUNCTION {SUBMIT_FUNCTION}({_SUBMIT_ARGS},
+    OUT report_id bigint, OUT entry_seq bigint, OUT entry_hash varchar,
+    OUT person_id bigint, OUT person_username varchar, OUT due_at timestamptz,
+    OUT late_seconds integer, OUT schedule_id bigint)
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    v_token bigint;
+    v_used timestamptz;
+    v_person bigint;
+    v_admin varchar;
+    v_label varchar;
+    v_path varchar;
+    v_name varchar;
+    v_numchild integer;
+    v_archived timestamptz;
+    v_status_id bigint;
+    v_status varchar;
+    v_report bigint;
+    v_due timestamptz;
+    v_schedule bigint;
+    v_late integer;
+    v_new varchar;
+    v_repr varchar;
+BEGIN
+    -- The token (api/auth.py's rules: its hash, not expired, the person active).
+    SELECT t.id, t.last_used_at, p.id, p.admin_role, left(p.username, 150)
+        INTO v_token, v_used, v_person, v_admin, v_label
+        FROM orgs_apitoken t JOIN orgs_person p ON p.id = t.person_id
+        WHERE t.key_hash = p_key_hash AND t.expires_at > p_now AND p.is_active;
+    IF NOT FOUND OR v_admin <> '' THEN
+        RETURN;
+    END IF;
+    SELECT u.path, u.name, u.numchild, u.archived_at
+        INTO v_path, v_name, v_numchild, v_archived
+        FROM orgs_unit u WHERE u.id = p_unit;
+    IF NOT FOUND OR v_numchild > 0 OR v_archived IS NOT NULL THEN
+        RETURN;
+    END IF;
+    -- reports.services.can_report and orgs.access.unit_visible, narrowed: a manager
+    -- role in the unit or above it, or a reporter role in the unit itself, in units
+    -- not archived.
+    PERFORM 1 FROM orgs_membership m JOIN orgs_unit mu ON mu.id = m.unit_id
+        WHERE m.person_id = v_person AND mu.archived_at IS NULL
+            AND ((m.role = ANY(string_to_array(p_manage_roles, ','))
+                    AND left(v_path, length(mu.path)) = mu.path)
+                OR (m.unit_id = p_unit AND m.role = ANY(string_to_array(p_reporter_roles, ','))))
+        LIMIT 1;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    -- The day's row, locked: a second tap waits here, then finds the report.
+    SELECT s.id, s.status, s.report_id, s.due_at, s.schedule_id
+        INTO v_status_id, v_status, v_report, v_due, v_schedule
+        FROM reports_reportstatus s WHERE s.unit_id = p_unit AND s.date = p_date
+        FOR UPDATE;
+    IF NOT FOUND OR v_report IS NOT NULL
+            OR v_status NOT IN ('{Status.NOT_DUE.value}', '{Status.MISSING.value}') THEN
+        RETURN;
+    END IF;
+    v_late := greatest(0, floor(extract(epoch FROM p_now - v_due)))::integer;
+    v_new := CASE WHEN v_late > 0 THEN '{Status.LATE.value}' ELSE '{Status.ON_TIME.value}' END;
+    v_repr := left(v_name, 200);
+    SELECT a.report_id, a.entry_seq, a.entry_hash
+        INTO {SUBMIT_FUNCTION}.report_id, {SUBMIT_FUNCTION}.entry_seq,
+            {SUBMIT_FUNCTION}.entry_hash
+        FROM {FUNCTION}(
+            p_piece1 || v_person || p_piece2 || to_json(v_label)::text
+                || p_piece3 || v_late || p_piece4 || to_json(v_repr)::text || p_piece5,
+            p_now, v_person, v_label, p_ip, p_action, p_model, p_object_id, v_repr,
+            p_changes || jsonb_build_object('late_s', v_late),
+            p_unit, p_date, 1, v_schedule, p_zero, p_items, p_reason, '{{}}'::jsonb,
+            v_person, p_now, v_due, v_late,
+            v_status_id, v_new, p_now, v_status, v_new,
+            -- the ancestors' counters (reports.services._ancestor_paths)
+            ARRAY(SELECT left(v_path, {Unit.steplen} * d) FROM generate_series(1,
+                least(length(v_path) / {Unit.steplen}, {ROLLUP_DEPTH})) d ORDER BY d),
+            NULL) a;
+    IF {SUBMIT_FUNCTION}.report_id IS NULL THEN
+        RETURN;
+    END IF;
+    -- api/auth.py's bookkeeping: the token's last use, every few minutes.
+    UPDATE orgs_apitoken t SET last_used_at = p_now
+        WHERE t.id = v_token AND (t.last_used_at IS NULL OR t.last_used_at < p_noted_before);
+    person_id := v_person;
+    person_username := v_label;
+    due_at := v_due;
+    late_seconds := v_late;
+    schedule_id := v_schedule;
+END $$
+"""  # noqa: S608 (constants of this module, no input)
+
+_DROP_SUBMIT = (
+    f"DROP FUNCTION IF EXISTS {SUBMIT_FUNCTION}(varchar, timestamptz, timestamptz, bigint, "
+    "date, boolean, jsonb, varchar, text, text, text, text, text, varchar, varchar, varchar, "
+    "varchar, jsonb, text, text)"
+)
+
+
+def install_submit(connection: BaseDatabaseWrapper) -> None:
+    execute_on_postgresql(connection, _CREATE_SUBMIT)
+
+
+def remove_submit(connection: BaseDatabaseWrapper) -> None:
+    execute_on_postgresql(connection, _DROP_SUBMIT)

@@ -13,13 +13,20 @@ from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from safecampus.audit.services import append_params, audit_append, audit_pending, chain_lock
+from safecampus.audit.services import (
+    Actor,
+    append_params,
+    audit_append,
+    audit_pending,
+    chain_lock,
+    hash_prefix_around,
+)
 from safecampus.lib.calendar import default_is_workday, official_days
 from safecampus.lib.sql import fetch_one, pg_values, prepared_cursor, select_list
 from safecampus.notify.models import Urgency
 from safecampus.notify.services import notification_create, office_people
 from safecampus.orgs import access
-from safecampus.orgs.models import Membership, Person, Role, Unit
+from safecampus.orgs.models import MANAGER_ROLES, Membership, Person, Role, Unit
 from safecampus.worker.timers import timer_schedule
 
 from . import pgsql
@@ -382,6 +389,8 @@ def report_submit(
     today = timezone.localdate()
     if day > today:
         raise ValidationError({"date": _("A report cannot be for a future date.")})
+    if "\x00" in reason:
+        raise ValidationError({"reason": _("Null characters are not allowed.")})
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         # The busy case in one transaction of one statement: read the day's row without
         # a lock, decide, and write only if the row is still as read (reports/pgsql.py).
@@ -398,6 +407,104 @@ def report_submit(
         report = _submit(by, unit, day, zero, items, reason, lock=True)
         assert report is not None  # noqa: S101 (the row is locked: nothing can change it)
         return report
+
+
+# A unit's first report through the API, token to receipt in one statement (PostgreSQL,
+# reports/pgsql.py): stand-ins for what only the database knows, in canonical-JSON order.
+_HOLES = ["\x01actor_id\x01", "\x01actor_label\x01", "\x01late_s\x01", "\x01object_repr\x01"]
+_SUBMIT_DIRECT = (
+    "SELECT report_id, entry_seq, entry_hash, person_id, person_username, due_at, "  # noqa: S608
+    f"late_seconds, schedule_id FROM {pgsql.SUBMIT_FUNCTION}({', '.join(['%s'] * 20)})"
+)
+_MANAGE_ROLES = ",".join(sorted(MANAGER_ROLES))
+_REPORTER_ROLES = ",".join(sorted(REPORTER_ROLES))
+
+
+def report_submit_direct(
+    *,
+    key_hash: str,
+    noted_before: dt.datetime,
+    unit_id: int,
+    day: dt.date,
+    zero: bool,
+    items: list[dict[str, Any]],
+    reason: str,
+    ip: str,
+) -> DailyReport | None:
+    """PostgreSQL: the API's submission when it is a unit's first report of the day, by
+    the holder of the token whose SHA-256 is `key_hash`, in one statement: the token,
+    the right to report, the decision and report_submit's writes (reports/pgsql.py).
+    None, with nothing written, for every other case (an unknown token, a unit outside
+    the person's reach, a second tap, a correction, a unit with units below it, bad
+    items…): the caller then takes the usual path, which decides again and says why.
+    The report answered has its submitter as a person with only id and username read."""
+    if connection.vendor != "postgresql" or day > timezone.localdate() or "\x00" in reason:
+        return None
+    try:
+        items = _clean_items(items, zero)
+    except ValidationError:
+        return None
+    reason = reason.strip()[:500]
+    pending = audit_pending(
+        action="report",
+        model="reports.dailyreport",
+        object_id=f"{unit_id}:{day.isoformat()}:v1",
+        object_repr=_HOLES[3],
+        changes={"zero": zero, "items": items, "reason": reason, "late_s": _HOLES[2]},
+        actor=Actor(id=_HOLES[0], label=_HOLES[1], ip=ip),  # type: ignore[arg-type]
+    )
+    pieces = hash_prefix_around(pending, _HOLES)
+    if pieces is None:
+        return None
+    now = pending["at"]  # the receipt's time is the report's
+    del pending["changes"]["late_s"]
+    from psycopg.types.json import Jsonb  # PostgreSQL's driver, there when this runs
+
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            _SUBMIT_DIRECT,
+            [
+                key_hash,
+                now,
+                noted_before,
+                unit_id,
+                day,
+                zero,
+                Jsonb(items),
+                reason,
+                *pieces,
+                ip,
+                pending["action"],
+                pending["model"],
+                pending["object_id"],
+                Jsonb(pending["changes"]),
+                _MANAGE_ROLES,
+                _REPORTER_ROLES,
+            ],
+        )
+        pk, seq, hash_, person_id, username, due, late, schedule_id = cursor.fetchone()
+    if pk is None:
+        return None
+    by = Person.from_db(connection.alias, ["id", "username"], [person_id, username])
+    report = DailyReport(
+        pk=pk,
+        unit_id=unit_id,
+        date=day,
+        version=1,
+        schedule_id=schedule_id,
+        zero=zero,
+        items=items,
+        reason=reason,
+        children={},
+        submitted_by=by,
+        submitted_at=now,
+        due_at=due,
+        late_seconds=late,
+        audit_seq=seq,
+        audit_hash=hash_,
+    )
+    report._state.adding = False
+    return report
 
 
 class _NoRowYet(Exception):
@@ -655,12 +762,15 @@ def _clean_items(items: list[dict[str, Any]], zero: bool) -> list[dict[str, Any]
     cleaned = []
     for i, item in enumerate(items, start=1):
         what = str(item.get("what", "")).strip()
+        measures = str(item.get("measures", "")).strip()
         if not what:
             raise ValidationError({"items": _("Item %(n)d: say what happened.") % {"n": i}})
+        if "\x00" in what or "\x00" in measures:  # the database's text cannot hold one
+            raise ValidationError({"items": _("Null characters are not allowed.")})
         cleaned.append(
             {
                 "what": what[:1000],
-                "measures": str(item.get("measures", "")).strip()[:1000],
+                "measures": measures[:1000],
                 "incident_id": item.get("incident_id"),
                 "hazard_id": item.get("hazard_id"),
             }

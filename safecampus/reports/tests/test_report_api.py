@@ -114,6 +114,16 @@ class ReportApiTest(BaseTestCase):
         self.assertEqual(
             self.post(client, {"unit": 10**30, "date": "x", "zero": 1}).status_code, 422
         )
+        # A null character, which no database text column holds: refused, not a 500.
+        today = {"unit": self.school_b.pk, "date": DAY.isoformat()}
+        for body in [
+            {**today, "zero": False, "items": [{"what": "门卫\u0000"}]},
+            {**today, "zero": False, "items": [{"what": "门卫", "measures": "\u0000"}]},
+            {**today, "zero": True, "reason": "\u0000"},
+        ]:
+            refused = self.post(client, body)
+            self.assertEqual(refused.status_code, 422, body)
+            self.assertIn("Null characters", refused.json()["errors"][0]["reason"])
 
     def test_the_token_read_with_the_unit_decides_nothing_by_itself(self):
         # On PostgreSQL the token's statement also reads the unit the body names

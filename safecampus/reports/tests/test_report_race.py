@@ -149,10 +149,13 @@ class UnlockedSubmitTest(Personas, TransactionalTestCase):
         self.assertEqual(DailyReport.objects.filter(unit=self.school_a).count(), 1)
         self.assert_counted_once()
 
-    def test_the_api_reads_the_token_unit_and_day_in_one_statement(self) -> None:
+    def api(self) -> Client:
         from safecampus.orgs.services import token_issue
 
-        client = Client(HTTP_AUTHORIZATION=f"Bearer {token_issue(person=self.officer)}")
+        return Client(HTTP_AUTHORIZATION=f"Bearer {token_issue(person=self.officer)}")
+
+    def test_a_first_report_through_the_api_is_one_statement(self) -> None:
+        client = self.api()
         body = {"unit": self.school_a.pk, "date": DAY.isoformat(), "zero": True}
         client.post("/api/v1/daily-reports", body, content_type="application/json")  # warm
         body["unit"] = self.school_b.pk
@@ -160,13 +163,67 @@ class UnlockedSubmitTest(Personas, TransactionalTestCase):
             response = client.post("/api/v1/daily-reports", body, content_type="application/json")
         self.assertEqual(response.status_code, 201, response.content)
         statements = [q["sql"] for q in ctx.captured_queries]
-        # The token with its holder, the unit and its day's row; then the write.
-        self.assertEqual(len(statements), 2, statements)
-        self.assertIn("orgs_apitoken", statements[0])
-        self.assertIn("LEFT JOIN reports_reportstatus", statements[0])
-        self.assertIn("safecampus_report_append", statements[1])
+        # Token, right, decision and writes in one (reports/pgsql.py).
+        self.assertEqual(len(statements), 1, statements)
+        self.assertIn("safecampus_report_submit", statements[0])
         row = ReportStatus.objects.get(unit=self.school_b, date=DAY)
         self.assertEqual((row.status, row.report_id), (Status.ON_TIME, response.json()["id"]))
+        self.assertEqual(response.json()["submitted_by"], self.officer.pk)
+        self.assert_counted_once()
+
+    def test_anything_else_reads_the_token_unit_and_day_in_one_statement(self) -> None:
+        client = self.api()
+        body = {"unit": self.school_a.pk, "date": DAY.isoformat(), "zero": True}
+        client.post("/api/v1/daily-reports", body, content_type="application/json")
+        correction = {**body, "zero": False, "items": [{"what": "漏报"}], "reason": "补报"}
+        with travel(at(DAY, 9)), CaptureQueriesContext(connection) as ctx:
+            response = client.post(
+                "/api/v1/daily-reports", correction, content_type="application/json"
+            )
+        self.assertEqual(response.status_code, 201, response.content)
+        self.assertEqual(response.json()["version"], 2)
+        statements = [q["sql"] for q in ctx.captured_queries]
+        # The one-statement path writes nothing for a correction; the usual path then
+        # reads the token with its holder, the unit and its day's row, and writes.
+        self.assertIn("safecampus_report_submit", statements[0])
+        self.assertIn("orgs_apitoken", statements[1])
+        self.assertIn("LEFT JOIN reports_reportstatus", statements[1])
+        self.assertIn("safecampus_report_append", statements[-1])
+        self.assertEqual(DailyReport.objects.filter(unit=self.school_a).count(), 2)
+        self.assert_counted_once()
+
+    def test_two_taps_at_once_through_the_api_store_one_report(self) -> None:
+        codes: list[int] = []
+        ids: set[int] = set()
+        errors: list[BaseException] = []
+        start = threading.Barrier(2)
+        body = {"unit": self.school_a.pk, "date": DAY.isoformat(), "zero": True}
+
+        def tap(client: Client) -> None:
+            try:
+                start.wait(timeout=10)
+                response = client.post(
+                    "/api/v1/daily-reports", body, content_type="application/json"
+                )
+                codes.append(response.status_code)
+                ids.add(response.json()["id"])
+            except BaseException as exc:  # reported by the main thread
+                errors.append(exc)
+            finally:
+                connections.close_all()
+
+        clients = [self.api(), self.api()]
+        threads = [threading.Thread(target=tap, args=(c,)) for c in clients]
+        with travel(at(DAY, 9)):  # the whole process's clock
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=30)
+        self.assertEqual(errors, [])
+        self.assertEqual(sorted(codes), [200, 201])
+        self.assertEqual(len(ids), 1)
+        self.assertEqual(DailyReport.objects.filter(unit=self.school_a).count(), 1)
+        self.assert_counted_once()
 
     def test_the_day_row_read_with_the_unit_is_the_row(self) -> None:
         unit, row = services.unit_for_report(self.school_a.pk, DAY)
