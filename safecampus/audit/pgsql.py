@@ -19,6 +19,36 @@ from safecampus.lib.sql import execute_on_postgresql
 from .services import APPEND_FUNCTION as FUNCTION
 from .services import CHAIN_LOCK, GENESIS
 
+# The append's statements, for a PL/pgSQL body (this function's, and reports/pgsql.py's,
+# which append on their way): %(name)s are the entry's values, as parameters or
+# variables; the new entry's seq, hash and prev_hash go into %(seq)s, %(hash)s and
+# %(prev)s, its id into %(id)s.
+_STATEMENTS = """
+    PERFORM pg_advisory_xact_lock(%(lock)s);
+    -- A new snapshot for this statement: it sees every append committed before
+    -- the lock was granted.
+    SELECT e.seq, e.hash INTO %(seq)s, %(prev)s
+        FROM audit_auditentry e ORDER BY e.seq DESC LIMIT 1;
+    IF NOT FOUND THEN
+        %(seq)s := 0;
+        %(prev)s := '%(genesis)s';
+    END IF;
+    %(seq)s := %(seq)s + 1;
+    %(hash)s := encode(sha256(convert_to(
+        %(prefix)s || '"prev_hash":"' || %(prev)s || '","seq":' || %(seq)s || '}',
+        'UTF8')), 'hex');
+    INSERT INTO audit_auditentry (seq, at, actor_id, actor_label, ip, action, model,
+        object_id, object_repr, changes, prev_hash, hash)
+    VALUES (%(seq)s, %(at)s, %(actor_id)s, %(actor_label)s, %(ip)s, %(action)s, %(model)s,
+        %(object_id)s, %(object_repr)s, %(changes)s, %(prev)s, %(hash)s)
+    RETURNING id INTO %(id)s;"""
+
+
+def append_statements(**names: str) -> str:
+    """The append for a PL/pgSQL body, its values and targets named (see _STATEMENTS)."""
+    return _STATEMENTS % {"lock": CHAIN_LOCK, "genesis": GENESIS, **names}
+
+
 _CREATE = f"""
 CREATE OR REPLACE FUNCTION {FUNCTION}(
     p_prefix text, p_at timestamptz, p_actor_id bigint, p_actor_label varchar,
@@ -32,24 +62,24 @@ LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
 AS $$
 BEGIN
-    PERFORM pg_advisory_xact_lock({CHAIN_LOCK});
-    -- A new snapshot for this statement: it sees every append committed before
-    -- the lock was granted.
-    SELECT e.seq, e.hash INTO entry_seq, entry_prev
-        FROM audit_auditentry e ORDER BY e.seq DESC LIMIT 1;
-    IF NOT FOUND THEN
-        entry_seq := 0;
-        entry_prev := '{GENESIS}';
-    END IF;
-    entry_seq := entry_seq + 1;
-    entry_hash := encode(sha256(convert_to(
-        p_prefix || '"prev_hash":"' || entry_prev || '","seq":' || entry_seq || '}}',
-        'UTF8')), 'hex');
-    INSERT INTO audit_auditentry (seq, at, actor_id, actor_label, ip, action, model,
-        object_id, object_repr, changes, prev_hash, hash)
-    VALUES (entry_seq, p_at, p_actor_id, p_actor_label, p_ip, p_action, p_model,
-        p_object_id, p_object_repr, p_changes, entry_prev, entry_hash)
-    RETURNING id INTO entry_id;
+{
+    append_statements(
+        prefix="p_prefix",
+        at="p_at",
+        actor_id="p_actor_id",
+        actor_label="p_actor_label",
+        ip="p_ip",
+        action="p_action",
+        model="p_model",
+        object_id="p_object_id",
+        object_repr="p_object_repr",
+        changes="p_changes",
+        seq="entry_seq",
+        hash="entry_hash",
+        prev="entry_prev",
+        id="entry_id",
+    )
+}
 END $$
 """  # noqa: S608 (constants of this module, no input)
 

@@ -92,12 +92,12 @@ def _outermost(paths: list[str]) -> list[str]:
 # Every character of a materialized path sorts below "~", so the subtree of P is
 # the range [P, P + "~"): a plain index range scan on both databases (SQLite
 # cannot use an index for Django's LIKE ... ESCAPE, which startswith produces).
-_PATH_END = "~"
+PATH_END = "~"
 
 
 def subtree(path: str, field: str = "path") -> Q:
     """The unit at ``path`` and everything under it, as a filter on ``field``."""
-    return Q(**{f"{field}__gte": path, f"{field}__lt": path + _PATH_END})
+    return Q(**{f"{field}__gte": path, f"{field}__lt": path + PATH_END})
 
 
 def _under_any(paths: list[str], field: str = "path") -> Q:

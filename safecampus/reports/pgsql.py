@@ -14,8 +14,9 @@ statements on SQLite; the report tests run on both.
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from safecampus.audit.pgsql import FUNCTION as AUDIT_APPEND
+from safecampus.audit.pgsql import append_statements
 from safecampus.lib.sql import execute_on_postgresql
+from safecampus.orgs.access import PATH_END
 from safecampus.orgs.models import Unit
 
 from .models import ROLLUP_DEPTH, Status
@@ -38,10 +39,52 @@ _ARGS = """
     p_status_id bigint, p_status varchar, p_status_at timestamptz,
     p_old varchar, p_new varchar, p_paths text[], p_seen_report bigint"""
 
-# Each counter column moves by (p_new = it) - (p_old = it): one static statement.
-_SHIFT = ",\n        ".join(
-    f"{s} = r.{s} + (p_new = '{s}')::int - (p_old = '{s}')::int" for s in Status.values
-)
+# After the checks, a submission's writes, for a PL/pgSQL body (both functions here):
+# %(name)s are the values, as parameters or variables; the report's id, its receipt's
+# seq and hash go into %(report_id)s, %(seq)s and %(hash)s. The body declares
+# v_entry_id bigint, v_prev varchar and v_path text.
+_WRITES = """
+    %(append)s
+    INSERT INTO reports_dailyreport (unit_id, date, version, schedule_id, zero, items,
+        reason, children, submitted_by_id, submitted_at, due_at, late_seconds,
+        audit_seq, audit_hash)
+    VALUES (%(unit_id)s, %(date)s, %(version)s, %(schedule_id)s, %(zero)s, %(items)s,
+        %(reason)s, %(children)s, %(submitted_by_id)s, %(submitted_at)s, %(due_at)s,
+        %(late_seconds)s, %(seq)s, %(hash)s)
+    RETURNING id INTO %(report_id)s;
+    UPDATE reports_reportstatus
+        SET status = %(status)s, submitted_at = %(status_at)s, report_id = %(report_id)s
+        WHERE id = %(status_id)s;
+    IF %(old)s <> %(new)s THEN
+        -- Top-down, one row at a time: every writer of the counters locks them in
+        -- path order (reports.services.rollup_move), so none deadlocks another.
+        FOREACH v_path IN ARRAY %(paths)s LOOP
+            UPDATE reports_reportrollup r SET
+            %(shift)s
+            WHERE r.date = %(date)s
+                AND r.unit_id = (SELECT u.id FROM orgs_unit u WHERE u.path = v_path);
+        END LOOP;
+    END IF;"""
+
+_ENTRY = ["prefix", "at", "actor_id", "actor_label", "ip", "action", "model", "object_id"]
+_ENTRY += ["object_repr", "changes"]
+
+
+def _writes(**names: str) -> str:
+    # Each counter column moves by (new = it) - (old = it): one static statement.
+    shift = ",\n            ".join(
+        f"{s} = r.{s} + ({names['new']} = '{s}')::int - ({names['old']} = '{s}')::int"
+        for s in Status.values
+    )
+    append = append_statements(
+        **{k: names[k] for k in _ENTRY},
+        seq=names["seq"],
+        hash=names["hash"],
+        prev="v_prev",
+        id="v_entry_id",
+    )
+    return _WRITES % {**names, "append": append.strip(), "shift": shift}
+
 
 _CREATE = f"""
 CREATE OR REPLACE FUNCTION {FUNCTION}({_ARGS},
@@ -54,6 +97,8 @@ AS $$
 DECLARE
     v_status varchar;
     v_report bigint;
+    v_entry_id bigint;
+    v_prev varchar;
     v_path text;
 BEGIN
     -- The row must still be as the caller read it (it may have read it without a
@@ -63,29 +108,32 @@ BEGIN
     IF NOT FOUND OR v_status <> p_old OR v_report IS DISTINCT FROM p_seen_report THEN
         RETURN;
     END IF;
-    SELECT a.entry_seq, a.entry_hash INTO entry_seq, entry_hash
-        FROM {AUDIT_APPEND}(p_prefix, p_at, p_actor_id, p_actor_label, p_ip, p_action,
-            p_model, p_object_id, p_object_repr, p_changes) a;
-    INSERT INTO reports_dailyreport (unit_id, date, version, schedule_id, zero, items,
-        reason, children, submitted_by_id, submitted_at, due_at, late_seconds,
-        audit_seq, audit_hash)
-    VALUES (p_unit_id, p_date, p_version, p_schedule_id, p_zero, p_items, p_reason,
-        p_children, p_submitted_by_id, p_submitted_at, p_due_at, p_late_seconds,
-        entry_seq, entry_hash)
-    RETURNING id INTO report_id;
-    UPDATE reports_reportstatus
-        SET status = p_status, submitted_at = p_status_at, report_id = {FUNCTION}.report_id
-        WHERE id = p_status_id;
-    IF p_old <> p_new THEN
-        -- Top-down, one row at a time: every writer of the counters locks them in
-        -- path order (reports.services.rollup_move), so none deadlocks another.
-        FOREACH v_path IN ARRAY p_paths LOOP
-            UPDATE reports_reportrollup r SET
-            {_SHIFT}
-            WHERE r.date = p_date
-                AND r.unit_id = (SELECT u.id FROM orgs_unit u WHERE u.path = v_path);
-        END LOOP;
-    END IF;
+{
+    _writes(
+        **{k: f"p_{k}" for k in _ENTRY},
+        unit_id="p_unit_id",
+        date="p_date",
+        version="p_version",
+        schedule_id="p_schedule_id",
+        zero="p_zero",
+        items="p_items",
+        reason="p_reason",
+        children="p_children",
+        submitted_by_id="p_submitted_by_id",
+        submitted_at="p_submitted_at",
+        due_at="p_due_at",
+        late_seconds="p_late_seconds",
+        status_id="p_status_id",
+        status="p_status",
+        new="p_new",
+        old="p_old",
+        status_at="p_status_at",
+        paths="p_paths",
+        report_id=f"{FUNCTION}.report_id",
+        seq=f"{FUNCTION}.entry_seq",
+        hash=f"{FUNCTION}.entry_hash",
+    )
+}
 END $$
 """  # noqa: S608 (constants of this module, no input)
 
@@ -109,10 +157,10 @@ def remove(connection: BaseDatabaseWrapper) -> None:
 #
 # The busiest request there is, a unit's first report of the day through the API, as one
 # call: the bearer token, whether its person may report for the unit, the day's status
-# row (locked), the decision, and the writes (FUNCTION above). It decides only the plain
-# case and answers NULLs for everything else, having written nothing: an administrator,
-# a unit with units below it (its report carries their roll-up), an archived unit, no
-# row for the day, an exempt day, a report already there (a second tap, a correction).
+# row (locked), the decision, the roll-up of the units below it if it has any, and the
+# writes (_writes, as FUNCTION's). It decides only the plain case and answers NULLs for
+# everything else, having written nothing: an administrator, an archived unit, no row
+# for the day, an exempt day, a report already there (a second tap, a correction).
 # reports.services.report_submit_direct then leaves the request to the usual path, which
 # decides again from the start and words any refusal. So each rule here is the usual
 # path's own, narrowed, never widened: tests/test_report_direct.py compares the two for
@@ -138,7 +186,7 @@ _CREATE_SUBMIT = f"""
 CREATE OR REPLACE FUNCTION {SUBMIT_FUNCTION}({_SUBMIT_ARGS},
     OUT report_id bigint, OUT entry_seq bigint, OUT entry_hash varchar,
     OUT person_id bigint, OUT person_username varchar, OUT due_at timestamptz,
-    OUT late_seconds integer, OUT schedule_id bigint)
+    OUT late_seconds integer, OUT schedule_id bigint, OUT children jsonb)
 LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
 AS $$
@@ -148,7 +196,7 @@ DECLARE
     v_person bigint;
     v_admin varchar;
     v_label varchar;
-    v_path varchar;
+    v_path text;
     v_name varchar;
     v_numchild integer;
     v_archived timestamptz;
@@ -160,6 +208,11 @@ DECLARE
     v_late integer;
     v_new varchar;
     v_repr varchar;
+    v_paths text[];
+    v_entry_id bigint;
+    v_prev varchar;
+    v_unit_path text;
+    v_children jsonb := '{{}}';
 BEGIN
     -- The token (api/auth.py's rules: its hash, not expired, the person active).
     SELECT t.id, t.last_used_at, p.id, p.admin_role, left(p.username, 150)
@@ -170,9 +223,9 @@ BEGIN
         RETURN;
     END IF;
     SELECT u.path, u.name, u.numchild, u.archived_at
-        INTO v_path, v_name, v_numchild, v_archived
+        INTO v_unit_path, v_name, v_numchild, v_archived
         FROM orgs_unit u WHERE u.id = p_unit;
-    IF NOT FOUND OR v_numchild > 0 OR v_archived IS NOT NULL THEN
+    IF NOT FOUND OR v_archived IS NOT NULL THEN
         RETURN;
     END IF;
     -- reports.services.can_report and orgs.access.unit_visible, narrowed: a manager
@@ -181,7 +234,7 @@ BEGIN
     PERFORM 1 FROM orgs_membership m JOIN orgs_unit mu ON mu.id = m.unit_id
         WHERE m.person_id = v_person AND mu.archived_at IS NULL
             AND ((m.role = ANY(string_to_array(p_manage_roles, ','))
-                    AND left(v_path, length(mu.path)) = mu.path)
+                    AND left(v_unit_path, length(mu.path)) = mu.path)
                 OR (m.unit_id = p_unit AND m.role = ANY(string_to_array(p_reporter_roles, ','))))
         LIMIT 1;
     IF NOT FOUND THEN
@@ -199,24 +252,55 @@ BEGIN
     v_late := greatest(0, floor(extract(epoch FROM p_now - v_due)))::integer;
     v_new := CASE WHEN v_late > 0 THEN '{Status.LATE.value}' ELSE '{Status.ON_TIME.value}' END;
     v_repr := left(v_name, 200);
-    SELECT a.report_id, a.entry_seq, a.entry_hash
-        INTO {SUBMIT_FUNCTION}.report_id, {SUBMIT_FUNCTION}.entry_seq,
-            {SUBMIT_FUNCTION}.entry_hash
-        FROM {FUNCTION}(
-            p_piece1 || v_person || p_piece2 || to_json(v_label)::text
-                || p_piece3 || v_late || p_piece4 || to_json(v_repr)::text || p_piece5,
-            p_now, v_person, v_label, p_ip, p_action, p_model, p_object_id, v_repr,
-            p_changes || jsonb_build_object('late_s', v_late),
-            p_unit, p_date, 1, v_schedule, p_zero, p_items, p_reason, '{{}}'::jsonb,
-            v_person, p_now, v_due, v_late,
-            v_status_id, v_new, p_now, v_status, v_new,
-            -- the ancestors' counters (reports.services._ancestor_paths)
-            ARRAY(SELECT left(v_path, {Unit.steplen} * d) FROM generate_series(1,
-                least(length(v_path) / {Unit.steplen}, {ROLLUP_DEPTH})) d ORDER BY d),
-            NULL) a;
-    IF {SUBMIT_FUNCTION}.report_id IS NULL THEN
-        RETURN;
+    -- A unit with units below it reports with their statuses counted
+    -- (reports.services._children_rollup).
+    IF v_numchild > 0 THEN
+        SELECT jsonb_object_agg(c.status, c.n) INTO v_children
+            FROM (SELECT s.status, count(*) AS n FROM reports_reportstatus s
+                WHERE s.date = p_date AND s.path >= v_unit_path
+                    AND s.path < v_unit_path || '{PATH_END}'
+                    AND length(s.path) = length(v_unit_path) + {Unit.steplen}
+                GROUP BY s.status) c;
     END IF;
+    -- the ancestors' counters (reports.services._ancestor_paths)
+    v_paths := ARRAY(SELECT left(v_unit_path, {Unit.steplen} * d) FROM generate_series(1,
+        least(length(v_unit_path) / {Unit.steplen}, {ROLLUP_DEPTH})) d ORDER BY d);
+{
+    _writes(
+        prefix="p_piece1 || v_person || p_piece2 || to_json(v_label)::text || p_piece3 "
+        "|| v_late || p_piece4 || to_json(v_repr)::text || p_piece5",
+        at="p_now",
+        actor_id="v_person",
+        actor_label="v_label",
+        ip="p_ip",
+        action="p_action",
+        model="p_model",
+        object_id="p_object_id",
+        object_repr="v_repr",
+        changes="p_changes || jsonb_build_object('late_s', v_late)",
+        unit_id="p_unit",
+        date="p_date",
+        version="1",
+        schedule_id="v_schedule",
+        zero="p_zero",
+        items="p_items",
+        reason="p_reason",
+        children="coalesce(v_children, '{}')",
+        submitted_by_id="v_person",
+        submitted_at="p_now",
+        due_at="v_due",
+        late_seconds="v_late",
+        status_id="v_status_id",
+        status="v_new",
+        new="v_new",
+        old="v_status",
+        status_at="p_now",
+        paths="v_paths",
+        report_id=f"{SUBMIT_FUNCTION}.report_id",
+        seq=f"{SUBMIT_FUNCTION}.entry_seq",
+        hash=f"{SUBMIT_FUNCTION}.entry_hash",
+    )
+}
     -- api/auth.py's bookkeeping: the token's last use, every few minutes.
     UPDATE orgs_apitoken t SET last_used_at = p_now
         WHERE t.id = v_token AND (t.last_used_at IS NULL OR t.last_used_at < p_noted_before);
@@ -225,6 +309,7 @@ BEGIN
     due_at := v_due;
     late_seconds := v_late;
     schedule_id := v_schedule;
+    children := coalesce(v_children, '{{}}');
 END $$
 """  # noqa: S608 (constants of this module, no input)
 

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import functools
+import json
 from collections import Counter, defaultdict
 from types import SimpleNamespace
 from typing import Any
@@ -414,7 +415,7 @@ def report_submit(
 _HOLES = ["\x01actor_id\x01", "\x01actor_label\x01", "\x01late_s\x01", "\x01object_repr\x01"]
 _SUBMIT_DIRECT = (
     "SELECT report_id, entry_seq, entry_hash, person_id, person_username, due_at, "  # noqa: S608
-    f"late_seconds, schedule_id FROM {pgsql.SUBMIT_FUNCTION}({', '.join(['%s'] * 20)})"
+    f"late_seconds, schedule_id, children FROM {pgsql.SUBMIT_FUNCTION}({', '.join(['%s'] * 20)})"
 )
 _MANAGE_ROLES = ",".join(sorted(MANAGER_ROLES))
 _REPORTER_ROLES = ",".join(sorted(REPORTER_ROLES))
@@ -435,8 +436,7 @@ def report_submit_direct(
     the holder of the token whose SHA-256 is `key_hash`, in one statement: the token,
     the right to report, the decision and report_submit's writes (reports/pgsql.py).
     None, with nothing written, for every other case (an unknown token, a unit outside
-    the person's reach, a second tap, a correction, a unit with units below it, bad
-    items…): the caller then takes the usual path, which decides again and says why.
+    the person's reach, a second tap, a correction, an exempt day, bad items…): the caller then takes the usual path, which decides again and says why.
     The report answered has its submitter as a person with only id and username read."""
     if connection.vendor != "postgresql" or day > timezone.localdate() or "\x00" in reason:
         return None
@@ -482,7 +482,7 @@ def report_submit_direct(
                 _REPORTER_ROLES,
             ],
         )
-        pk, seq, hash_, person_id, username, due, late, schedule_id = cursor.fetchone()
+        pk, seq, hash_, person_id, username, due, late, schedule_id, children = cursor.fetchone()
     if pk is None:
         return None
     by = Person.from_db(connection.alias, ["id", "username"], [person_id, username])
@@ -495,7 +495,7 @@ def report_submit_direct(
         zero=zero,
         items=items,
         reason=reason,
-        children={},
+        children=json.loads(children),  # Django has psycopg leave JSON as text
         submitted_by=by,
         submitted_at=now,
         due_at=due,

@@ -1,4 +1,6 @@
-"""PostgreSQL: a unit's first report through the API in one statement (reports/pgsql.py)."""
+"""PostgreSQL: a unit's first report through the API in one statement, and the append
+function with the audit chain's statements in its body rather than called
+(reports/pgsql.py)."""
 
 from django.db import migrations
 
@@ -6,6 +8,7 @@ from safecampus.reports import pgsql
 
 
 def install(apps, schema_editor):
+    pgsql.install(schema_editor.connection)  # CREATE OR REPLACE: the same function, inlined
     pgsql.install_submit(schema_editor.connection)
 
 
@@ -14,5 +17,8 @@ def remove(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("reports", "0005_report_unit_index_in_the_unique"), ("orgs", "0002_unit_depth_index")]
+    dependencies = [
+        ("reports", "0005_report_unit_index_in_the_unique"),
+        ("orgs", "0002_unit_depth_index"),
+    ]
     operations = [migrations.RunPython(install, remove)]

@@ -102,7 +102,6 @@ class DirectSubmitTest(BaseTestCase):
                     and services.can_report(fresh, unit),
                     (person.username, unit.code),
                 )
-                self.assertEqual(unit.numchild, 0, unit.code)
                 self.assertIsNone(unit.archived_at, unit.code)
         # The plain cases it is for, and the refusals it must leave to the usual path.
         for expected in [
@@ -112,6 +111,8 @@ class DirectSubmitTest(BaseTestCase):
             ("group.head", "SA"),  # a group head, a school of the group
             ("officer.b", "SB1"),  # a safety officer, a department of the school
             ("dept.staff", "SB1"),  # duty staff in the unit itself
+            ("officer", "SB"),  # a unit with one below it
+            ("officer", "G1"),
         ]:
             self.assertIn(expected, taken)
         for refused in [
@@ -120,10 +121,9 @@ class DirectSubmitTest(BaseTestCase):
             ("duty.b", "SB1"),  # staff, not a reporter role, in the department
             ("sysadmin", "SA"),  # administrators: the usual path
             ("retired", "SA"),  # inactive
-            ("officer", "SB"),  # a unit with one below it: its report carries their roll-up
             ("officer", "SD"),  # archived
             ("old.member", "SD"),
-            ("officer", "G1"),
+            ("principal.a", "G1"),  # above their school
         ]:
             self.assertNotIn(refused, taken)
 
@@ -201,4 +201,18 @@ class DirectSubmitTest(BaseTestCase):
             by=self.officer, unit=self.school_a, day=DAY, zero=False, items=[{"what": hole}]
         )
         self.assertEqual(report.items[0]["what"], hole)
+        self.assertTrue(audit_verify().ok)
+
+    def test_a_unit_with_units_below_reports_their_statuses(self) -> None:
+        self.direct(self.officer, self.dept)
+        with travel(at(DAY, 14, 1)):  # after the schools' and the groups' deadlines
+            services.level_due(schedule=self.schedule, day=DAY, level="school")
+            direct = self.direct(self.officer, self.bureau)
+        self.assertIsNotNone(direct)
+        expected = services._children_rollup(self.bureau, DAY)
+        self.assertEqual(direct.children, expected)
+        self.assertEqual(DailyReport.objects.get(pk=direct.pk).children, expected)
+        self.assertEqual(sum(expected.values()), 4)  # G1, G2, SC, and the archived SD
+        school = self.direct(self.officer, self.school_b)  # above the department
+        self.assertEqual(school.children, {Status.ON_TIME: 1})
         self.assertTrue(audit_verify().ok)
