@@ -1,14 +1,14 @@
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from safecampus.api.urls import api
+from safecampus.api import urls as api
 from safecampus.dashboards import views as dashboards
 from safecampus.notify import views as notify_views
 from safecampus.orgs import views_login
 
 urlpatterns = [
     # First: the API's calls are the busiest requests, and resolving tries these in order.
-    path("api/v1/", api.urls),
+    path("api/v1/", api.urls()),
     path("", dashboards.home, name="home"),
     path("login/", views_login.login_view, name="login"),
     path("logout/", views_login.logout_view, name="logout"),

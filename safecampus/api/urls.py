@@ -1,11 +1,13 @@
 """The versioned JSON API: /api/v1/, schema at /api/v1/openapi.json, docs at /api/v1/docs."""
 
+from django.urls import URLPattern
 from ninja import NinjaAPI
 
 from safecampus.notices.api import router as notices_router
 from safecampus.notify.api import router as notify_router
 from safecampus.orgs.api import auth_router
 from safecampus.orgs.api import router as orgs_router
+from safecampus.reports.api import first_reports_first
 from safecampus.reports.api import router as reports_router
 
 from . import errors
@@ -29,3 +31,20 @@ api.add_router("/auth", auth_router)
 api.add_router("/", orgs_router)
 api.add_router("/", notify_router)
 api.add_router("/", notices_router)
+
+
+def urls() -> tuple[list[URLPattern], str, str]:
+    """api.urls, the busiest endpoint's view wrapped in its shortcut
+    (reports.api.first_reports_first)."""
+    patterns, app_name, namespace = api.urls
+    shortcuts = {"report_submit": first_reports_first}
+    return (
+        [
+            URLPattern(p.pattern, shortcuts[p.name](p.callback), p.default_args, p.name)
+            if p.name in shortcuts
+            else p
+            for p in patterns
+        ],
+        app_name,
+        namespace,
+    )

@@ -1,7 +1,9 @@
 """/api/v1/daily-reports: submit, list, versions, and the status of a unit's subtree."""
 
 import datetime as dt
+import functools
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -106,37 +108,10 @@ def _counts(c: selectors.Counts) -> dict[str, Any]:
 
 
 class SubmitterToken(BearerToken):
-    """On PostgreSQL, two shortcuts for the busiest request there is.
-
-    A unit's first report of the day is submitted as the token is checked, in one
-    statement (services.report_submit_direct), and the view answers it. Anything else
-    (the statement wrote nothing) takes the usual way: the token is read, and in the
-    same statement the unit and day the body names, with the day's status row; the view
-    uses what was read when the validated body names the same unit and day, and reads
-    them itself otherwise."""
-
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
-        if connection.vendor == "postgresql":
-            try:  # as ninja will read and validate the body (json.loads, the schema)
-                payload = ReportIn.model_validate(json.loads(request.body))
-            except (ValueError, RecursionError, RawPostDataException):
-                payload = None  # the view's validation answers, after the token's check
-            if payload is not None:
-                report = services.report_submit_direct(
-                    key_hash=token_digest(token),
-                    noted_before=timezone.now() - USE_NOTED_EVERY,
-                    unit_id=payload.unit,
-                    day=payload.date,
-                    zero=payload.zero,
-                    items=[i.dict() for i in payload.items],
-                    reason=payload.reason,
-                    ip=client_ip(request),
-                )
-                if report is not None:
-                    request._report_done = report  # type: ignore[attr-defined]
-                    request.user = report.submitted_by
-                    return report.submitted_by
-        return super().authenticate(request, token)
+    """The bearer token, and in the same statement the unit and day the body names, with
+    the day's status row (PostgreSQL): a submission's first read is the token's.
+    Only a shortcut: the view uses what was read when the validated body names the
+    same unit and day, and reads them itself otherwise."""
 
     def also(self, request: HttpRequest) -> tuple[str, str, list[Any]] | None:
         if connection.vendor != "postgresql":
@@ -162,9 +137,6 @@ def _unit_and_day_row(request: HttpRequest, payload: "ReportIn") -> tuple[Any, A
 def report_submit(request: HttpRequest, payload: ReportIn) -> Any:
     """Submit a zero report or items. The same report again answers 200 with the first;
     a correction (different content) needs a reason and answers 201 with the new version."""
-    report = getattr(request, "_report_done", None)
-    if report is not None:  # submitted as the token was checked (SubmitterToken)
-        return _answer(request, report, 201)
     unit, day_row = _unit_and_day_row(request, payload)
     if unit is None:
         raise Http404
@@ -194,6 +166,47 @@ def _answer(request: HttpRequest, report: DailyReport, status: int) -> HttpRespo
 
 _JSON = JSONRenderer()  # the API's (NinjaAPI's default)
 _JSON_TYPE = f"{_JSON.media_type}; charset={_JSON.charset}"
+
+
+def first_reports_first(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Wraps ninja's view of /daily-reports (api/urls.py): on PostgreSQL, a POST that is
+    a unit's first report of the day is submitted and answered here, token to receipt
+    in one statement (services.report_submit_direct), before ninja's machinery, which
+    costs about as much again; everything else (the statement wrote nothing) goes to
+    ninja's view as if this were not here: report_submit above, its checks, its errors.
+    The body is read and validated as ninja would (json.loads, then ReportIn); the token
+    as ninja's HttpBearer reads it."""
+
+    @functools.wraps(view)  # its csrf_exempt too
+    def shortcut(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST" and connection.vendor == "postgresql":
+            report = _first_report(request)
+            if report is not None:
+                request.user = report.submitted_by
+                return _answer(request, report, 201)
+        return view(request, *args, **kwargs)
+
+    return shortcut
+
+
+def _first_report(request: HttpRequest) -> DailyReport | None:
+    scheme, _space, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    try:
+        payload = ReportIn.model_validate(json.loads(request.body))
+    except (ValueError, RecursionError, RawPostDataException):
+        return None  # ninja's view answers: 401 first if the token is wrong
+    return services.report_submit_direct(
+        key_hash=token_digest(token),
+        noted_before=timezone.now() - USE_NOTED_EVERY,
+        unit_id=payload.unit,
+        day=payload.date,
+        zero=payload.zero,
+        items=[i.dict() for i in payload.items],
+        reason=payload.reason,
+        ip=client_ip(request),
+    )
 
 
 @router.get("/daily-reports", response=list[ReportOut])

@@ -125,6 +125,31 @@ class ReportApiTest(BaseTestCase):
             self.assertEqual(refused.status_code, 422, body)
             self.assertIn("Null characters", refused.json()["errors"][0]["reason"])
 
+    def test_the_token_decides_before_anything_is_written(self):
+        body = json.dumps({"unit": self.school_a.pk, "date": DAY.isoformat(), "zero": True})
+        token = token_issue(person=self.principal_a)
+        for header in [None, "Bearer wrong", f"Basic {token}", "Bearer", f"bearer{token}"]:
+            client = self.client_class(enforce_csrf_checks=True)
+            extra = {"HTTP_AUTHORIZATION": header} if header else {}
+            response = client.post(
+                "/api/v1/daily-reports", body, content_type="application/json", **extra
+            )
+            self.assertEqual(response.status_code, 401, header)
+        self.assertFalse(DailyReport.objects.exists())
+        # A bearer token needs no CSRF token, on the shortest way as on the usual one.
+        client = self.client_class(enforce_csrf_checks=True)
+        response = client.post(
+            "/api/v1/daily-reports",
+            body,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+        )
+        self.assertEqual(response.status_code, 201, response.content)
+        listed = client.get("/api/v1/daily-reports", HTTP_AUTHORIZATION=f"Bearer {token}")
+        self.assertEqual(listed.json()["items"][0]["id"], response.json()["id"])
+        schema = self.client.get("/api/v1/openapi.json").json()
+        self.assertIn("post", schema["paths"]["/api/v1/daily-reports"])
+
     def test_the_token_read_with_the_unit_decides_nothing_by_itself(self):
         # On PostgreSQL the token's statement also reads the unit the body names
         # (SubmitterToken); each answer must be the same as without that shortcut.
