@@ -130,7 +130,7 @@ MIDDLEWARE = [
     # only: /api/ (bearer tokens, JSON) skips them (lib/middleware.site_only). CSRF
     # stays as Django's: the API's views are exempt, and `check --deploy` looks for it.
     "safecampus.lib.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "safecampus.lib.middleware.LocaleMiddleware",  # the API's language once per header
     "safecampus.lib.middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "safecampus.lib.middleware.AuthenticationMiddleware",

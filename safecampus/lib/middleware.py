@@ -1,8 +1,10 @@
-"""Middleware shared by the whole site: django-csp's with its policy built once, and the
+"""Middleware shared by the whole site: django-csp's with its policy built once, Django's
+locale middleware with the API's language worked out once per header, and the
 site-only versions of the middleware the JSON API does not need."""
 
 import functools
 import http.client
+from types import SimpleNamespace
 from typing import Any
 
 from csp.constants import HEADER, HEADER_REPORT_ONLY
@@ -18,6 +20,9 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponseBase
 from django.middleware.common import CommonMiddleware as _CommonMiddleware
+from django.middleware.locale import LocaleMiddleware as _LocaleMiddleware
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
 from django_htmx.middleware import HtmxMiddleware as _HtmxMiddleware
 
 # What a view can set on a response to change its policy (django-csp's decorators).
@@ -36,6 +41,8 @@ def _policies() -> tuple[str, str]:
 def _settings_changed(*, setting: str, **kwargs: Any) -> None:
     if setting.startswith("CONTENT_SECURITY_POLICY"):
         _policies.cache_clear()
+    if setting.startswith("LANGUAGE"):
+        _api_language.cache_clear()
 
 
 class CSPMiddleware(_CSPMiddleware):
@@ -108,3 +115,43 @@ CommonMiddleware = site_only(_CommonMiddleware)
 AuthenticationMiddleware = site_only(_AuthenticationMiddleware)
 MessageMiddleware = site_only(_MessageMiddleware)
 HtmxMiddleware = site_only(_HtmxMiddleware)
+
+
+# --- The API's language ------------------------------------------------------------------
+
+
+class LocaleMiddleware(_LocaleMiddleware):
+    """Django's. Under /api/, whose paths carry no language prefix (the site uses no
+    i18n_patterns), the language comes from the Accept-Language header and the language
+    cookie alone, as Django works it out, once for each pair of values rather than on
+    every request (a twentieth of a submission's CPU, bench/reports_submit.py)."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        if not request.path_info.startswith(API_PREFIX):
+            return super().process_request(request)
+        translation.activate(
+            _api_language(
+                request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME),
+                request.META.get("HTTP_ACCEPT_LANGUAGE", ""),
+            )
+        )
+        request.LANGUAGE_CODE = translation.get_language()
+        return None
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        if not request.path_info.startswith(API_PREFIX):
+            return super().process_response(request, response)
+        patch_vary_headers(response, ("Accept-Language",))
+        response.headers.setdefault("Content-Language", translation.get_language())
+        return response
+
+
+@functools.lru_cache(maxsize=256)
+def _api_language(cookie: str | None, accept: str) -> str:
+    seen = SimpleNamespace(
+        COOKIES={} if cookie is None else {settings.LANGUAGE_COOKIE_NAME: cookie},
+        META={"HTTP_ACCEPT_LANGUAGE": accept},
+    )
+    return translation.get_language_from_request(seen)  # type: ignore[arg-type]

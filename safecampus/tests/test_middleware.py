@@ -1,5 +1,5 @@
 """The CSP middleware writes the same headers as django-csp's, from a policy built once;
-the site-only middleware skips /api/."""
+the API's language is Django's; the site-only middleware skips /api/."""
 
 import re
 
@@ -7,8 +7,10 @@ from csp.constants import NONCE
 from csp.decorators import csp_exempt, csp_update
 from csp.middleware import CSPMiddleware as LibraryMiddleware
 from django.http import HttpResponse
+from django.middleware.locale import LocaleMiddleware as DjangoLocale
 from django.test import RequestFactory, SimpleTestCase, override_settings
 from django.urls import path
+from django.utils import translation
 
 from safecampus.lib import middleware as site
 from safecampus.lib.middleware import CSPMiddleware
@@ -167,3 +169,51 @@ def _page(request):
 
 # For the CommonMiddleware test: both would be redirected to their slashed path.
 urlpatterns = [path("page/", _page), path("api/page/", _page)]
+
+
+class ApiLanguageTest(SimpleTestCase):
+    """Under /api/ the language is Django's choice for the same header and cookie."""
+
+    def answer(self, middleware_class, url, accept, cookie):
+
+        seen = {}
+
+        def view(request):
+            seen["language"] = translation.get_language()
+            seen["code"] = request.LANGUAGE_CODE
+            return HttpResponse("{}")
+
+        request = RequestFactory().get(url, HTTP_ACCEPT_LANGUAGE=accept)
+        if cookie is not None:
+            request.COOKIES["django_language"] = cookie
+        with translation.override(None):
+            response = middleware_class(view)(request)
+        return seen, response.get("Content-Language"), response.get("Vary")
+
+    def test_the_same_language_and_headers_as_djangos(self):
+        cases = [
+            ("", None),
+            ("en", None),
+            ("en-US,en;q=0.9", None),
+            ("zh-CN,zh;q=0.9,en;q=0.8", None),
+            ("fr, de;q=0.5", None),
+            ("*", None),
+            ("en", "zh-hans"),
+            ("zh-hans", "en"),
+            ("en", "xx"),
+        ]
+        answers = set()
+        for url in ("/api/v1/units", "/orgs/"):
+            for accept, cookie in cases:
+                ours = self.answer(site.LocaleMiddleware, url, accept, cookie)
+                self.assertEqual(ours, self.answer(DjangoLocale, url, accept, cookie))
+                self.assertEqual(ours, self.answer(site.LocaleMiddleware, url, accept, cookie))
+                answers.add(ours[0]["language"])
+        self.assertEqual(answers, {"en", "zh-hans"})
+
+    def test_a_changed_setting_is_seen(self):
+        with override_settings(LANGUAGE_CODE="en"):
+            seen, language, _vary = self.answer(site.LocaleMiddleware, "/api/v1/units", "", None)
+        self.assertEqual((seen["language"], language), ("en", "en"))
+        seen, language, _vary = self.answer(site.LocaleMiddleware, "/api/v1/units", "", None)
+        self.assertEqual((seen["language"], language), ("zh-hans", "zh-hans"))
