@@ -1,4 +1,5 @@
-"""PostgreSQL: a submission's writes as one function call.
+"""PostgreSQL: a submission's writes as one function call, and a unit's first report
+through the API as one (safecampus_report_submit, below).
 
 After its checks, a submission appends its receipt to the audit chain, inserts the
 report, updates the day's status row and moves one count in each ancestor's
@@ -9,7 +10,9 @@ transaction: it locks the status row, checks that it is still as the caller read
 it (without a lock), and writes, with plans the database keeps between calls;
 bench/reports_submit.py measures it.
 reports.services calls it on PostgreSQL and runs the same writes as plain
-statements on SQLite; the report tests run on both.
+statements on SQLite; the report tests run on both. Both functions write with the
+same text (_writes), the audit chain's statements written into their bodies
+(audit/pgsql.append_statements) rather than called: a PL/pgSQL call costs.
 """
 
 from django.db.backends.base.base import BaseDatabaseWrapper

@@ -436,8 +436,9 @@ def report_submit_direct(
     the holder of the token whose SHA-256 is `key_hash`, in one statement: the token,
     the right to report, the decision and report_submit's writes (reports/pgsql.py).
     None, with nothing written, for every other case (an unknown token, a unit outside
-    the person's reach, a second tap, a correction, an exempt day, bad items…): the caller then takes the usual path, which decides again and says why.
-    The report answered has its submitter as a person with only id and username read."""
+    the person's reach, a second tap, a correction, an exempt day, bad items…): the
+    caller then takes the usual path, which decides again and says why. The report
+    answered has its submitter as a person with only id and username read."""
     if connection.vendor != "postgresql" or day > timezone.localdate() or "\x00" in reason:
         return None
     try:

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from safecampus.audit.models import AuditEntry
 from safecampus.audit.services import audit_verify
@@ -274,6 +275,7 @@ class AtTheDeadlineTest(Personas, TransactionalTestCase):
                 by=self.officer, root=self.bureau, name="日报", starts_on=DAY
             )
             services.day_open(schedule=self.sched, day=DAY)
+        self.direct_reports = 0
 
     def at_once(self, *jobs) -> list[BaseException]:
         errors: list[BaseException] = []
@@ -307,7 +309,33 @@ class AtTheDeadlineTest(Personas, TransactionalTestCase):
             )
 
     def submitter(self, unit, day: dt.date = DAY):
-        return lambda: services.report_submit(by=self.officer, unit=unit, day=day, zero=True)
+        """Half the schools report as the API's one statement does (falling back as the
+        API does), half through the service: the two ways meet at every lock."""
+        from safecampus.api.auth import USE_NOTED_EVERY, token_digest
+        from safecampus.orgs.services import token_issue
+
+        def usual() -> None:
+            services.report_submit(by=self.officer, unit=unit, day=day, zero=True)
+
+        key_hash = token_digest(token_issue(person=self.officer))
+
+        def direct() -> None:
+            report = services.report_submit_direct(
+                key_hash=key_hash,
+                noted_before=timezone.now() - USE_NOTED_EVERY,
+                unit_id=unit.pk,
+                day=day,
+                zero=True,
+                items=[],
+                reason="",
+                ip="127.0.0.1",
+            )
+            if report is None:
+                usual()
+            else:
+                self.direct_reports += 1
+
+        return direct if unit.pk % 2 else usual
 
     def test_the_school_deadline_while_schools_submit(self) -> None:
         with travel(at(DAY, 13, 30)):
@@ -326,6 +354,7 @@ class AtTheDeadlineTest(Personas, TransactionalTestCase):
         self.assertEqual(statuses[Status.NOT_DUE], 0)  # the deadline saw every school
         self.assertEqual(statuses[Status.MISSING], 3)  # the last three never reported
         self.assertEqual(DailyReport.objects.count(), 9)
+        self.assertGreater(self.direct_reports, 0)  # both ways were taken
         self.assert_counters_are_a_recount()
 
     def test_an_exemption_and_a_submission_for_the_same_school_at_once(self) -> None:
