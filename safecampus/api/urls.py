@@ -34,17 +34,13 @@ api.add_router("/", notices_router)
 
 
 def urls() -> tuple[list[URLPattern], str, str]:
-    """api.urls, the busiest endpoint's view wrapped in its shortcut
-    (reports.api.first_reports_first)."""
+    """api.urls, each view refusing NUL characters (errors.refuse_null_characters) and
+    the busiest endpoint's view wrapped in its shortcut (reports.api.first_reports_first)."""
     patterns, app_name, namespace = api.urls
     shortcuts = {"report_submit": first_reports_first}
-    return (
-        [
-            URLPattern(p.pattern, shortcuts[p.name](p.callback), p.default_args, p.name)
-            if p.name in shortcuts
-            else p
-            for p in patterns
-        ],
-        app_name,
-        namespace,
-    )
+    wrapped = []
+    for p in patterns:
+        view = shortcuts[p.name](p.callback) if p.name in shortcuts else p.callback
+        view = errors.refuse_null_characters(view)
+        wrapped.append(URLPattern(p.pattern, view, p.default_args, p.name))
+    return wrapped, app_name, namespace

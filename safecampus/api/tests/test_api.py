@@ -365,6 +365,31 @@ class UnitErrorsTest(ApiTestCase):
     def create(self, **body: Any) -> Any:
         return self.client_.post("/units", body)
 
+    def test_a_null_character_is_a_422_naming_the_field(self) -> None:
+        # No PostgreSQL text holds one: it was a 500 there. Anywhere in the API.
+        school = self.school_a.pk
+        self.assertError(
+            self.client_.patch(f"/units/{school}", {"address": "a\u0000b"}), 422, "address", "null"
+        )
+        self.assertError(
+            self.create(parent_id=self.group_1.pk, code="X1", name="校\u0000", kind="school"),
+            422,
+            "name",
+            "null",
+        )
+        nested = {"unit": school, "date": "2026-01-01", "zero": False}
+        nested["items"] = [{"what": "ok"}, {"what": "门卫", "measures": "\u0000"}]
+        self.assertError(self.client_.post("/daily-reports", nested), 422, "items.1.measures")
+        self.assertError(self.client_.post("/daily-reports", {"a\u0000": 1}), 422, "a")
+        self.assertError(self.client_.get("/units", q="\u0000"), 422, "q", "null")
+        self.assertEqual(self.client_.get("/units", q="城关").status_code, 200)
+        # An escaped backslash before "u0000" is text, not a NUL.
+        fine = self.client_.patch(f"/units/{school}", {"address": "C:\\u0000"})
+        self.assertEqual(fine.status_code, 200, fine.content)
+        self.school_a.refresh_from_db()
+        self.assertEqual(self.school_a.address, "C:\\u0000")
+        self.assertEqual(self.client_.patch(f"/units/{school}", "{bad json").status_code, 400)
+
     def test_missing_field(self) -> None:
         self.assertError(
             self.create(parent_id=self.group_1.pk, name="X", kind="school"), 422, "code"
