@@ -13,6 +13,10 @@ reports.services calls it on PostgreSQL and runs the same writes as plain
 statements on SQLite; the report tests run on both. Both functions write with the
 same text (_writes), the audit chain's statements written into their bodies
 (audit/pgsql.append_statements) rather than called: a PL/pgSQL call costs.
+
+Python's constants are written into the functions when a migration installs them
+(the statuses, ROLLUP_DEPTH, Unit.steplen, orgs.access.PATH_END): changing one needs a
+migration that installs the functions again (install, install_submit).
 """
 
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -161,7 +165,7 @@ def remove(connection: BaseDatabaseWrapper) -> None:
 # The busiest request there is, a unit's first report of the day through the API, as one
 # call: the bearer token, whether its person may report for the unit, the day's status
 # row (locked), the decision, the roll-up of the units below it if it has any, and the
-# writes (_writes, as FUNCTION's). It decides only the plain case and answers NULLs for
+# writes (_writes, as FUNCTION's); the caller notes the token's use afterwards. It decides only the plain case and answers NULLs for
 # everything else, having written nothing: an administrator, an archived unit, no row
 # for the day, an exempt day, a report already there (a second tap, a correction).
 # reports.services.report_submit_direct then leaves the request to the usual path, which
@@ -189,7 +193,8 @@ _CREATE_SUBMIT = f"""
 CREATE OR REPLACE FUNCTION {SUBMIT_FUNCTION}({_SUBMIT_ARGS},
     OUT report_id bigint, OUT entry_seq bigint, OUT entry_hash varchar,
     OUT person_id bigint, OUT person_username varchar, OUT due_at timestamptz,
-    OUT late_seconds integer, OUT schedule_id bigint, OUT children jsonb)
+    OUT late_seconds integer, OUT schedule_id bigint, OUT children jsonb,
+    OUT token_to_note bigint)
 LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
 AS $$
@@ -249,7 +254,10 @@ BEGIN
         FROM reports_reportstatus s WHERE s.unit_id = p_unit AND s.date = p_date
         FOR UPDATE;
     IF NOT FOUND OR v_report IS NOT NULL
-            OR v_status NOT IN ('{Status.NOT_DUE.value}', '{Status.MISSING.value}') THEN
+            OR v_status NOT IN ('{Status.NOT_DUE.value}', '{Status.MISSING.value}')
+            -- The deadline marked it missing while this waited for the row, after the
+            -- caller read its clock: the usual path decides again, by a later clock.
+            OR (v_status = '{Status.MISSING.value}' AND p_now < v_due) THEN
         RETURN;
     END IF;
     v_late := greatest(0, floor(extract(epoch FROM p_now - v_due)))::integer;
@@ -304,9 +312,11 @@ BEGIN
         hash=f"{SUBMIT_FUNCTION}.entry_hash",
     )
 }
-    -- api/auth.py's bookkeeping: the token's last use, every few minutes.
-    UPDATE orgs_apitoken t SET last_used_at = p_now
-        WHERE t.id = v_token AND (t.last_used_at IS NULL OR t.last_used_at < p_noted_before);
+    -- api/auth.py's bookkeeping, the token's last use every few minutes, is the
+    -- caller's, after this transaction: not while every submission waits on the chain.
+    IF v_used IS NULL OR v_used < p_noted_before THEN
+        token_to_note := v_token;
+    END IF;
     person_id := v_person;
     person_username := v_label;
     due_at := v_due;
@@ -324,6 +334,8 @@ _DROP_SUBMIT = (
 
 
 def install_submit(connection: BaseDatabaseWrapper) -> None:
+    # Dropped first: CREATE OR REPLACE cannot change what a function answers.
+    execute_on_postgresql(connection, _DROP_SUBMIT)
     execute_on_postgresql(connection, _CREATE_SUBMIT)
 
 

@@ -27,7 +27,7 @@ from safecampus.lib.sql import fetch_one, pg_values, prepared_cursor, select_lis
 from safecampus.notify.models import Urgency
 from safecampus.notify.services import notification_create, office_people
 from safecampus.orgs import access
-from safecampus.orgs.models import MANAGER_ROLES, Membership, Person, Role, Unit
+from safecampus.orgs.models import MANAGER_ROLES, ApiToken, Membership, Person, Role, Unit
 from safecampus.worker.timers import timer_schedule
 
 from . import pgsql
@@ -415,7 +415,7 @@ def report_submit(
 _HOLES = ["\x01actor_id\x01", "\x01actor_label\x01", "\x01late_s\x01", "\x01object_repr\x01"]
 _SUBMIT_DIRECT = (
     "SELECT report_id, entry_seq, entry_hash, person_id, person_username, due_at, "  # noqa: S608
-    f"late_seconds, schedule_id, children FROM {pgsql.SUBMIT_FUNCTION}({', '.join(['%s'] * 20)})"
+    f"late_seconds, schedule_id, children, token_to_note FROM {pgsql.SUBMIT_FUNCTION}({', '.join(['%s'] * 20)})"
 )
 _MANAGE_ROLES = ",".join(sorted(MANAGER_ROLES))
 _REPORTER_ROLES = ",".join(sorted(REPORTER_ROLES))
@@ -483,9 +483,13 @@ def report_submit_direct(
                 _REPORTER_ROLES,
             ],
         )
-        pk, seq, hash_, person_id, username, due, late, schedule_id, children = cursor.fetchone()
+        row = cursor.fetchone()
+    pk, seq, hash_, person_id, username, due, late, schedule_id, children, token = row
     if pk is None:
         return None
+    if token is not None:
+        # api/auth.py's bookkeeping: a plain UPDATE, no audit entry, after the report.
+        ApiToken.objects.filter(pk=token).update(last_used_at=now)
     by = Person.from_db(connection.alias, ["id", "username"], [person_id, username])
     report = DailyReport(
         pk=pk,

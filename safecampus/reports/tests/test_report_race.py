@@ -338,13 +338,13 @@ class AtTheDeadlineTest(Personas, TransactionalTestCase):
         return direct if unit.pk % 2 else usual
 
     def test_the_school_deadline_while_schools_submit(self) -> None:
-        with travel(at(DAY, 13, 30)):
+        with travel(at(DAY, 13, 30)):  # at the deadline itself: on time
             deadline = lambda: services.level_due(  # noqa: E731
                 schedule=self.sched, day=DAY, level=Level.SCHOOL
             )
             errors = self.at_once(deadline, *(self.submitter(u) for u in self.schools[:6]))
             self.assertEqual(errors, [])
-            # The rest, after the deadline: late.
+        with travel(at(DAY, 13, 31)):  # three more, a minute after it: late
             self.assertEqual(self.at_once(*(self.submitter(u) for u in self.schools[6:9])), [])
         statuses = Counter(
             ReportStatus.objects.filter(unit__in=self.schools, date=DAY).values_list(
@@ -352,6 +352,12 @@ class AtTheDeadlineTest(Personas, TransactionalTestCase):
             )
         )
         self.assertEqual(statuses[Status.NOT_DUE], 0)  # the deadline saw every school
+        self.assertEqual(statuses[Status.ON_TIME], 6)
+        self.assertEqual(statuses[Status.LATE], 3)
+        self.assertEqual(
+            set(DailyReport.objects.filter(late_seconds__gt=0).values_list("late_seconds")),
+            {(60,)},
+        )
         self.assertEqual(statuses[Status.MISSING], 3)  # the last three never reported
         self.assertEqual(DailyReport.objects.count(), 9)
         self.assertGreater(self.direct_reports, 0)  # both ways were taken
