@@ -77,7 +77,10 @@ _ENTRY = ["prefix", "at", "actor_id", "actor_label", "ip", "action", "model", "o
 _ENTRY += ["object_repr", "changes"]
 
 
-def _writes(**names: str) -> str:
+def _writes(*, out: str, **names: str) -> str:
+    """_WRITES for the function named `out`, whose OUT parameters report_id, entry_seq
+    and entry_hash receive the report's id and its receipt."""
+    names.update(report_id=f"{out}.report_id", seq=f"{out}.entry_seq", hash=f"{out}.entry_hash")
     # Each counter column moves by (new = it) - (old = it): one static statement.
     shift = ",\n            ".join(
         f"{s} = r.{s} + ({names['new']} = '{s}')::int - ({names['old']} = '{s}')::int"
@@ -136,9 +139,7 @@ BEGIN
         old="p_old",
         status_at="p_status_at",
         paths="p_paths",
-        report_id=f"{FUNCTION}.report_id",
-        seq=f"{FUNCTION}.entry_seq",
-        hash=f"{FUNCTION}.entry_hash",
+        out=FUNCTION,
     )
 }
 END $$
@@ -307,9 +308,7 @@ BEGIN
         old="v_status",
         status_at="p_now",
         paths="v_paths",
-        report_id=f"{SUBMIT_FUNCTION}.report_id",
-        seq=f"{SUBMIT_FUNCTION}.entry_seq",
-        hash=f"{SUBMIT_FUNCTION}.entry_hash",
+        out=SUBMIT_FUNCTION,
     )
 }
     -- api/auth.py's bookkeeping, the token's last use every few minutes, is the
