@@ -41,7 +41,7 @@ class Message:
 
     def text(self, limit: int | None = None) -> str:
         """Title, body and the acknowledgement link as one plain text."""
-        parts = [f"【{self.title}】", self.body]
+        parts = [headline(self.title), self.body]
         if self.ack_url:
             parts.append(f"确认收到 / Acknowledge: {self.ack_url}")
         text = "\n".join(p for p in parts if p)
@@ -50,6 +50,15 @@ class Message:
             if len(encoded) > limit:
                 text = encoded[: limit - 3].decode("utf-8", "ignore") + "…"
         return text
+
+
+def headline(title: str) -> str:
+    """A title as the first line of a chat or text message: 【title】. A title that already
+    opens with its own tag (a warning notice's 【预警】…) is not bracketed again."""
+    title = title.strip()
+    if not title or title.startswith("【"):
+        return title
+    return f"【{title}】"
 
 
 class Transport:

@@ -40,6 +40,7 @@ from safecampus.notify.transports import (
     Message,
     TransportError,
     allowed_networks,
+    headline,
     transport_class,
 )
 
@@ -370,7 +371,7 @@ class Worker:
             carrier, joined, body = routine[0], [], ""
             for delivery in routine:
                 line = (
-                    f"{len(joined) + 1}. 【{delivery.notification.title}】"
+                    f"{len(joined) + 1}. {headline(delivery.notification.title)}"
                     f"{delivery.notification.body}"
                 )
                 candidate = f"{body}\n\n{line}" if body else line
