@@ -5,14 +5,17 @@ import datetime as dt
 import decimal
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from safecampus.lib.sql import pg_values, prepared_cursor
 
@@ -284,42 +287,177 @@ _APPEND_SQL = (
 
 
 @dataclass(frozen=True)
+class RecordedHead:
+    """A chain head copied outside the table: the daily message to the auditors, or a
+    receipt handed out (a daily report's receipt is its entry's seq and hash). `hash`
+    may be a prefix of at least 8 characters (receipts show 12)."""
+
+    seq: int
+    hash: str
+    source: str
+
+
+@dataclass(frozen=True)
+class HeadProblem:
+    head: RecordedHead
+    # "cut_off": beyond the table's last entry; "missing": no entry with that seq below
+    # it; "mismatch": the entry's hash is another.
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True)
 class VerifyResult:
     ok: bool
     checked: int
     broken_seq: int | None = None
     reason: str = ""
     head: str = GENESIS
+    # What broke the chain: "missing", "out_of_order", "unlinked", "changed"; "" if intact.
+    kind: str = ""
+    # The last entry that verified: its seq (the head's).
+    head_seq: int = 0
+    heads_checked: int = 0
+    head_problems: tuple[HeadProblem, ...] = ()
+    # A recorded head lies beyond the table's last entry: the end was cut off.
+    truncated: bool = False
+
+    @property
+    def chain_broken(self) -> bool:
+        """The chain itself does not hold together (rather than a recorded head)."""
+        return self.kind in ("missing", "out_of_order", "unlinked", "changed")
 
 
-def audit_verify() -> VerifyResult:
-    """Walk the chain in order; name the first entry that does not fit."""
+_HEAD_RE = re.compile(r"(\d+)[^0-9A-Za-z]+([0-9A-Fa-f]{8,64})(?![0-9A-Za-z])")
+_HEX_RUN = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{8,64}(?![0-9A-Za-z])")
+
+
+def heads_parse(text: str) -> list[RecordedHead]:
+    """Heads pasted or kept in a file: one per line, a sequence number then its hash (or
+    the first 8 or more characters of it), e.g. `1234 9f2c…` as the daily message and a
+    receipt show them; text around them is allowed, so a whole message can be pasted.
+    Lines without a hash-like run of hex digits are text and skipped; a line with one but
+    no sequence number before it is refused, naming the line."""
+    heads = []
+    bad = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.lstrip().startswith("#"):
+            continue
+        match = _HEAD_RE.search(line)
+        if match is None:
+            if _HEX_RUN.search(line):
+                bad.append(number)
+            continue
+        seq = int(match.group(1)[:18])
+        heads.append(
+            RecordedHead(
+                seq=seq,
+                hash=match.group(2).lower(),
+                source=_("line %(n)d") % {"n": number},
+            )
+        )
+    if bad:
+        raise ValidationError(
+            {
+                "heads": _(
+                    "Line %(lines)s: write the sequence number, then the hash "
+                    "(e.g. 1234 9f2c61d0…)."
+                )
+                % {"lines": ", ".join(str(n) for n in bad)}
+            }
+        )
+    return heads
+
+
+def _head_problems(heads: list[RecordedHead], last_seq: int) -> list[HeadProblem]:
+    stored: dict[int, str] = {}
+    seqs = sorted({h.seq for h in heads})
+    for i in range(0, len(seqs), 500):
+        stored.update(
+            AuditEntry.objects.filter(seq__in=seqs[i : i + 500]).values_list("seq", "hash")
+        )
+    problems = []
+    for head in sorted(heads, key=lambda h: (h.seq, h.source)):
+        found = stored.get(head.seq)
+        if found is None and head.seq > last_seq:
+            message = _(
+                "entry %(seq)d (%(source)s) is missing: the trail ends at entry "
+                "%(last)d, everything after it was cut off"
+            ) % {"seq": head.seq, "source": head.source, "last": last_seq}
+            problems.append(HeadProblem(head, "cut_off", message))
+        elif found is None:
+            message = _("entry %(seq)d (%(source)s) is missing") % {
+                "seq": head.seq,
+                "source": head.source,
+            }
+            problems.append(HeadProblem(head, "missing", message))
+        elif not found.startswith(head.hash):
+            message = _(
+                "entry %(seq)d does not match the hash recorded in %(source)s: it was rewritten"
+            ) % {"seq": head.seq, "source": head.source}
+            problems.append(HeadProblem(head, "mismatch", message))
+    return problems
+
+
+def audit_verify(heads: list[RecordedHead] | None = None) -> VerifyResult:
+    """Walk the chain in order and name the first entry that does not fit; then check
+    every head recorded outside the table (`heads`) against it. The chain alone cannot
+    see its end cut off: only a head recorded elsewhere can."""
+    chain = _chain_verify()
+    if not heads:
+        return chain
+    last_seq = AuditEntry.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    problems = _head_problems(heads, last_seq)
+    if not problems:
+        return replace(chain, heads_checked=len(heads))
+    truncated = any(p.kind == "cut_off" for p in problems)
+    if chain.ok:
+        first = problems[0]
+        return replace(
+            chain,
+            ok=False,
+            broken_seq=first.head.seq,
+            reason=first.message,
+            kind="truncated" if truncated else f"head_{first.kind}",
+            heads_checked=len(heads),
+            head_problems=tuple(problems),
+            truncated=truncated,
+        )
+    return replace(
+        chain, heads_checked=len(heads), head_problems=tuple(problems), truncated=truncated
+    )
+
+
+def _chain_verify() -> VerifyResult:
     prev_hash = GENESIS
     expected_seq = 1
     checked = 0
     columns = _APPEND_COLUMNS
     rows = AuditEntry.objects.order_by("seq").values_list(*columns).iterator(chunk_size=2000)
+
+    def broken(seq: int, kind: str, reason: str) -> VerifyResult:
+        return VerifyResult(
+            False, checked, seq, reason, prev_hash, kind=kind, head_seq=expected_seq - 1
+        )
+
     for row in rows:
         entry = dict(zip(columns, row, strict=True))
         stored_hash = entry.pop("hash")
         seq = entry["seq"]
-        if seq != expected_seq:
-            return VerifyResult(
-                False,
-                checked,
+        if seq > expected_seq:
+            return broken(
                 seq,
-                f"entries {expected_seq}–{seq - 1} are missing"
-                if seq > expected_seq
-                else f"entry {seq} is out of order",
-                prev_hash,
+                "missing",
+                _("entries %(first)d–%(last)d are missing")
+                % {"first": expected_seq, "last": seq - 1},
             )
+        if seq != expected_seq:
+            return broken(seq, "out_of_order", _("entry %(seq)d is out of order") % {"seq": seq})
         if entry["prev_hash"] != prev_hash:
-            return VerifyResult(
-                False, checked, seq, "does not follow the entry before it", prev_hash
-            )
+            return broken(seq, "unlinked", _("it does not follow the entry before it"))
         if entry_hash(**entry) != stored_hash:
-            return VerifyResult(False, checked, seq, "content was changed", prev_hash)
+            return broken(seq, "changed", _("its content was changed"))
         prev_hash = stored_hash
         expected_seq += 1
         checked += 1
-    return VerifyResult(True, checked, None, "", prev_hash)
+    return VerifyResult(True, checked, None, "", prev_hash, head_seq=expected_seq - 1)

@@ -13,6 +13,9 @@ from safecampus.worker.models import Timer
 from safecampus.worker.timers import on_timer, on_worker_start, timer_schedule
 
 KIND = "audit.daily_head"
+# The notification's event; its params hold the head (seq, hash): audit/selectors.py
+# reads them back so every verification checks the heads sent so far.
+EVENT = "audit_head"
 
 
 def schedule_next(after: dt.date) -> Timer:
@@ -40,26 +43,32 @@ def daily_head(timer: Timer) -> None:
     from safecampus.notify.services import notification_create
     from safecampus.orgs.models import AdminRole, Person
 
+    from .selectors import sent_heads
     from .services import audit_verify
 
-    result = audit_verify()
+    result = audit_verify(sent_heads())
     today = timezone.localdate()
-    state = (
-        _("intact")
-        if result.ok
-        else _("BROKEN at entry %(seq)s: %(reason)s")
-        % {"seq": result.broken_seq, "reason": result.reason}
-    )
+    if result.ok:
+        state = _("intact")
+    elif result.truncated:
+        state = _("TRUNCATED: %(reason)s") % {"reason": result.reason}
+    else:
+        state = _("BROKEN at entry %(seq)s: %(reason)s") % {
+            "seq": result.broken_seq,
+            "reason": result.reason,
+        }
     notification_create(
-        event="audit_head",
+        event=EVENT,
         title=_("Audit chain head for %(day)s") % {"day": today.isoformat()},
         body=_(
-            "Entries: %(n)d. Chain: %(state)s.\nHead: %(head)s\nKeep this message: a "
-            "rewritten audit trail would not end in this hash."
+            "Entries: %(n)d. Chain: %(state)s.\nHead: %(seq)d %(head)s\nKeep this message: "
+            "a trail rewritten or cut short would not hold this head. To check it, paste "
+            "the line above into the audit trail page, or give it to "
+            "'safecampus audit verify --heads'."
         )
-        % {"n": result.checked, "state": state, "head": result.head},
+        % {"n": result.checked, "state": state, "seq": result.head_seq, "head": result.head},
         urgency="routine" if result.ok else "urgent",
         people=Person.objects.filter(admin_role=AdminRole.AUDIT, is_active=True),
-        params={"head": result.head, "seq": str(result.checked)},
+        params={"head": result.head, "seq": str(result.head_seq)},
     )
     schedule_next(today)

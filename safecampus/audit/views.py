@@ -1,43 +1,48 @@
-from django.contrib import messages
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _
+from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from safecampus.orgs import access
 
-from .models import AuditEntry
-from .services import audit_record, audit_verify
+from . import selectors
+from .forms import VerifyForm
+from .services import VerifyResult, audit_record, audit_verify
+
+
+def _page(request: HttpRequest, form: VerifyForm, result: VerifyResult | None) -> HttpResponse:
+    filters = {
+        "model": request.GET.get("model", "").strip()[:64],
+        "object_id": request.GET.get("object", "").strip()[:64],
+        "actor": request.GET.get("actor", "").strip()[:150],
+        "action": request.GET.get("action", "").strip()[:32],
+    }
+    page = Paginator(selectors.trail_entries(**filters), 50).get_page(request.GET.get("page"))
+    context: dict[str, Any] = {
+        "page": page,
+        "rows": selectors.trail_rows(page.object_list),
+        "model": filters["model"],
+        "object": filters["object_id"],
+        "actor": filters["actor"],
+        "action": filters["action"],
+        "model_choices": selectors.model_choices(),
+        "action_choices": selectors.action_choices(),
+        "sent_heads": selectors.last_sent_heads(),
+        "form": form,
+        "result": result,
+    }
+    return render(request, "audit/trail.html", context)
 
 
 @login_required
 def trail(request: HttpRequest) -> HttpResponse:
     if not access.can_read_audit(request.user):
         raise PermissionDenied
-    entries = AuditEntry.objects.order_by("-seq")
-    model = request.GET.get("model", "").strip()[:64]
-    object_id = request.GET.get("object", "").strip()[:64]
-    actor = request.GET.get("actor", "").strip()[:150]
-    if model:
-        entries = entries.filter(model=model)
-    if object_id:
-        entries = entries.filter(object_id=object_id)
-    if actor:
-        entries = entries.filter(actor_label=actor)
-    page = Paginator(entries, 50).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "audit/trail.html",
-        {
-            "page": page,
-            "model": model,
-            "object": object_id,
-            "actor": actor,
-        },
-    )
+    return _page(request, VerifyForm(), None)
 
 
 @login_required
@@ -45,19 +50,18 @@ def trail(request: HttpRequest) -> HttpResponse:
 def verify(request: HttpRequest) -> HttpResponse:
     if not access.can_read_audit(request.user):
         raise PermissionDenied
-    result = audit_verify()
-    if result.ok:
-        messages.success(
-            request, _("The audit chain is intact: %(n)d entries.") % {"n": result.checked}
-        )
-    else:
-        messages.error(
-            request,
-            _("The audit chain is broken at entry %(seq)s: %(reason)s")
-            % {"seq": result.broken_seq, "reason": result.reason},
-        )
+    form = VerifyForm(request.POST)
+    if not form.is_valid():
+        return _page(request, form, None)
+    result = audit_verify([*form.cleaned_data["heads"], *selectors.sent_heads()])
     audit_record(
         action="audit_verify",
-        changes={"ok": result.ok, "checked": result.checked, "broken_seq": result.broken_seq},
+        changes={
+            "ok": result.ok,
+            "checked": result.checked,
+            "broken_seq": result.broken_seq,
+            "heads_checked": result.heads_checked,
+            "heads_missing": [p.head.seq for p in result.head_problems],
+        },
     )
-    return redirect("audit:trail")
+    return _page(request, form, result)
