@@ -8,6 +8,7 @@ come from data (a change of a field named `items` is not `dict.items`).
 """
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -68,6 +69,12 @@ KEY_LABELS = {
 # Entries written by the recorder (and moves) hold [old, new] for each field.
 PAIR_ACTIONS = {"create", "update", "delete", "move"}
 NOTHING = "—"
+# Fields of the tree's bookkeeping (django-treebeard): no reader's business.
+HIDDEN_KEYS = {"path", "depth", "numchild"}
+# A mainland mobile number in any text the page shows (a username, a failed login's
+# typed name, an e-mail address): masked as orgs.models.mask_mobiles_in does, since the
+# audit administrator manages nobody. The entry itself keeps the number.
+_MOBILE = re.compile(r"(?<!\d)((?:\+?86|0086)?1[3-9]\d)\d{4}(\d{4})(?!\d)")
 LONGEST = 400  # characters of one value on the page; the entry itself keeps them all
 
 
@@ -85,6 +92,7 @@ class TrailRow:
     action: str
     actor: str
     record_type: str
+    record: str
     changes: list[ChangeRow]
 
 
@@ -130,6 +138,8 @@ def _key_label(field: models.Field | None, key: str) -> str:
 
 
 def _cut(text: str) -> str:
+    """A value as the page shows it: mobile numbers masked, at most LONGEST characters."""
+    text = _MOBILE.sub(r"\1****\2", text)
     return text if len(text) <= LONGEST else text[: LONGEST - 1] + "…"
 
 
@@ -195,8 +205,11 @@ def _changes(entry: AuditEntry, names: dict) -> list[ChangeRow]:
     if not isinstance(entry.changes, dict):
         return [ChangeRow("", "", _cut(readable(entry.changes)), False)]
     model = _model(entry.model)
+    hidden = {model._meta.pk.attname, *HIDDEN_KEYS} if model is not None else set()
     rows = []
     for key, value in entry.changes.items():
+        if key in hidden:
+            continue
         field = _field(model, key)
         label = _key_label(field, key)
         if _is_pair(entry.action, field, value):
@@ -217,7 +230,7 @@ def _changes(entry: AuditEntry, names: dict) -> list[ChangeRow]:
 def _actor(entry: AuditEntry) -> str:
     if entry.actor_id is None and entry.actor_label in ACTOR_LABELS:
         return str(ACTOR_LABELS[entry.actor_label])
-    return entry.actor_label
+    return _cut(entry.actor_label)
 
 
 def trail_rows(entries: Iterable[AuditEntry]) -> list[TrailRow]:
@@ -230,6 +243,7 @@ def trail_rows(entries: Iterable[AuditEntry]) -> list[TrailRow]:
             action=action_label(entry.action),
             actor=_actor(entry),
             record_type=model_label(entry.model) if entry.model else "",
+            record=_cut(entry.object_repr),
             changes=_changes(entry, names),
         )
         for entry in entries
