@@ -17,7 +17,7 @@ loop, and checks that the sink got every delivery exactly once (counted by
 Idempotency-Key). Production-like settings: persistent connections, as the
 `worker` command runs (SAFECAMPUS_TESTING=0).
 
-Run: .venv/bin/python bench/notify_fanout.py [--n 10000] [--threads 8]
+Run: .venv/bin/python bench/notify_fanout.py [--n 10000] [--threads 8] [--small]
 """
 
 import argparse
@@ -97,8 +97,11 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--threads", type=int, default=8, help="the worker's --threads")
     parser.add_argument("--batch", type=int, default=200, help="the worker's --batch")
+    parser.add_argument(
+        "--small", action="store_true", help="200 webhooks: a few seconds (the test suite runs it)"
+    )
     args = parser.parse_args()
-    n = args.n
+    n = 200 if args.small else args.n
 
     sink = RemoteSink()  # before any database connection exists to be forked
     call_command("migrate", verbosity=0)

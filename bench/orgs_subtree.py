@@ -13,9 +13,11 @@ then times, for a user at each level:
 for the rest of a request) and the one subtree query.
 
 Prints medians in milliseconds and the ratio to the baseline measured in the
-same run. Run: .venv/bin/python bench/orgs_subtree.py
+same run. Run: .venv/bin/python bench/orgs_subtree.py [--small]
+(--small: ~130 units, a few seconds; the test suite runs it so the benchmark keeps working).
 """
 
+import argparse
 import os
 import statistics
 import sys
@@ -42,6 +44,7 @@ from safecampus.orgs.models import Membership, Person, Role, Unit, UnitKind  # n
 
 STEP = Unit.steplen
 FANOUT = [1, 20, 10, 100]  # root → 20 city bureaus → 10 groups each → 100 schools each
+SMALL_FANOUT = [1, 3, 4, 10]
 KINDS = [UnitKind.BUREAU, UnitKind.BUREAU, UnitKind.GROUP, UnitKind.SCHOOL]
 
 
@@ -49,15 +52,15 @@ def _segment(n: int) -> str:
     return Unit._int2str(n).rjust(STEP, "0")
 
 
-def build() -> dict[int, str]:
+def build(fanout: list[int]) -> dict[int, str]:
     """Bulk-insert the tree with computed paths; returns one sample path per depth."""
     rows, level, sample = [], [""], {}
-    for depth, (fan, kind) in enumerate(zip(FANOUT, KINDS, strict=True), start=1):
+    for depth, (fan, kind) in enumerate(zip(fanout, KINDS, strict=True), start=1):
         next_level = []
         for parent in level:
             for i in range(1, fan + 1):
                 path = parent + _segment(i)
-                numchild = FANOUT[depth] if depth < len(FANOUT) else 0
+                numchild = fanout[depth] if depth < len(fanout) else 0
                 rows.append(
                     Unit(
                         path=path,
@@ -99,10 +102,13 @@ def walk_levels(top: Unit) -> list[int]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--small", action="store_true", help="~130 units: a few seconds")
+    args = parser.parse_args()
     call_command("migrate", verbosity=0)
     if Unit.objects.exists():
         sys.exit("bench: the database is not empty; point DATABASE_URL at an empty one")
-    sample = build()
+    sample = build(SMALL_FANOUT if args.small else FANOUT)
     total = Unit.objects.count()
     print(f"database: {connection.vendor}; units: {total}")
     print(
