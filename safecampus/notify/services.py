@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from safecampus.orgs import access
-from safecampus.orgs.models import Person, Unit
+from safecampus.orgs.models import Person, Unit, mask_mobiles_in
 
 from .models import (
     CHANNEL_KINDS,
@@ -241,6 +241,9 @@ def delivery_record(
     an acknowledgement recorded meanwhile is kept), one INSERT of the Attempt.
     """
     now = timezone.now()
+    # A gateway's answer often names the number ("+8613900006054 is incorrect"), and the
+    # error is shown to the sender and sent to the office: the number is on the delivery.
+    error = mask_mobiles_in(error)
     attempts = delivery.attempts + 1  # the claim holder is the only writer of attempts
     wait = None if ok or permanent else backoff(attempts)
     if ok:

@@ -4,14 +4,13 @@ from typing import Any
 
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from . import access, services
+from . import access, selectors, services
 from .models import Area, Membership, Person, Unit
 from .policy import password_expired
 
@@ -190,15 +189,13 @@ def _unit_out(units: list[Unit], user: Any) -> list[dict[str, Any]]:
 
 
 def _person_out(request: HttpRequest, p: Person) -> dict[str, Any]:
-    mobile = p.mobile or ""
-    if mobile and not access.can_see_mobile(request.user, p):
-        mobile = p.mobile_masked
+    shown = selectors.person_shown(request.user, p)  # every field that carries the number
     return {
         "id": p.pk,
-        "username": p.username,
+        "username": shown.username,
         "name": p.name,
-        "mobile": mobile,
-        "email": p.email,
+        "mobile": shown.mobile,
+        "email": shown.email,
         "is_active": p.is_active,
         "admin_role": p.admin_role,
     }
@@ -379,18 +376,9 @@ def area_update(request: HttpRequest, area_id: int, payload: AreaPatch) -> dict[
 def people_list(
     request: HttpRequest, unit: int | None = None, q: str | None = Query(None, max_length=50)
 ) -> Any:
-    qs = access.people_visible(request.user)
-    if unit is not None:
-        top = access.unit_or_404(request.user, unit)
-        qs = qs.filter(access.subtree(top.path, "memberships__unit__path")).distinct()
-    if q:
-        qs = qs.filter(name__icontains=q) | qs.filter(username__icontains=q)
-    qs = qs.prefetch_related(  # for masking mobiles: which units each person is in
-        Prefetch("memberships", queryset=Membership.objects.select_related("unit"))
-    )
-    return ShapedPage(
-        qs.order_by("name", "pk"), lambda page: [_person_out(request, p) for p in page]
-    )
+    top = None if unit is None else access.unit_or_404(request.user, unit)
+    qs = selectors.people_list(request.user, query=q or "", unit=top)
+    return ShapedPage(qs, lambda page: [_person_out(request, p) for p in page])
 
 
 @router.get("/people/{person_id}", response=PersonOut)

@@ -84,6 +84,21 @@ def mask_mobile(mobile: str | None) -> str:
     return f"{mobile[:3]}****{mobile[-4:]}" if len(mobile) >= 7 else "****"
 
 
+# A mainland mobile number inside other text (a username, an email address such as
+# 13900006054@139.com), with or without +86 / 0086 / 86 before it.
+_MOBILE_IN_TEXT = re.compile(r"(?<!\d)((?:\+?86|0086)?1[3-9]\d)\d{4}(\d{4})(?!\d)")
+
+
+def mask_mobiles_in(text: str, mobile: str | None = None) -> str:
+    """Text with every mobile number in it masked as mask_mobile does: the person's own
+    number wherever it stands, and anything shaped like a mobile number."""
+    if not text:
+        return text
+    if mobile:
+        text = text.replace(mobile, mask_mobile(mobile))
+    return _MOBILE_IN_TEXT.sub(r"\1****\2", text)
+
+
 class UnitKind(models.TextChoices):
     BUREAU = "bureau", _("Education bureau")
     GROUP = "group", _("Township education group")

@@ -8,7 +8,16 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from safecampus.lib import xlsx
 
 from . import access
-from .models import POSITION_ORDER, Area, LeadershipSeat, Membership, Person, Unit
+from .models import (
+    POSITION_ORDER,
+    Area,
+    LeadershipSeat,
+    Membership,
+    Person,
+    Unit,
+    mask_mobile,
+    mask_mobiles_in,
+)
 
 
 def units_with_counts(qs: QuerySet[Unit]) -> QuerySet[Unit]:
@@ -97,17 +106,54 @@ def people_in_unit_tree(unit: Unit) -> QuerySet[Person]:
     )
 
 
+@dataclass(frozen=True)
+class PersonShown:
+    """The fields of a person that can carry their mobile number, as one user may see them:
+    all masked alike (the username is often the number, the email 13900006054@139.com)
+    for anyone access.can_see_mobile does not let see it."""
+
+    mobile: str
+    username: str
+    email: str
+
+
+def person_shown(user: Any, person: Person) -> PersonShown:
+    if access.can_see_mobile(user, person):
+        return PersonShown(person.mobile or "", person.username, person.email)
+    return PersonShown(
+        mask_mobile(person.mobile),
+        mask_mobiles_in(person.username, person.mobile),
+        mask_mobiles_in(person.email, person.mobile),
+    )
+
+
+def _with_units(qs: QuerySet[Person]) -> QuerySet[Person]:
+    """People with their memberships and units: access.can_see_mobile asks no query a row."""
+    return qs.prefetch_related(
+        Prefetch("memberships", queryset=Membership.objects.select_related("unit"))
+    )
+
+
 def people_list(user: Any, *, query: str = "", unit: Unit | None = None) -> QuerySet[Person]:
+    """People the user sees; `query` matches a name, or a username, mobile or email as the
+    user sees it (searching must not confirm a masked number digit by digit)."""
     qs = access.people_visible(user)
     if unit is not None:
         qs = qs.filter(access.subtree(unit.path, "memberships__unit__path")).distinct()
     if query:
-        qs = qs.filter(
-            Q(name__icontains=query) | Q(username__icontains=query) | Q(mobile__contains=query)
+        carrying = (
+            Q(username__icontains=query) | Q(mobile__contains=query) | Q(email__icontains=query)
         )
-    return qs.prefetch_related(
-        Prefetch("memberships", queryset=Membership.objects.select_related("unit"))
-    ).order_by("name", "pk")
+        qs = qs.filter(Q(name__icontains=query) | carrying)
+        needle = query.lower()
+        hidden = [
+            p.pk
+            for p in _with_units(qs.exclude(name__icontains=query))
+            if not any(needle in text.lower() for text in vars(person_shown(user, p)).values())
+        ]
+        if hidden:
+            qs = qs.exclude(pk__in=hidden)
+    return _with_units(qs).order_by("name", "pk")
 
 
 def areas_unassigned(user: Any) -> QuerySet[Area]:
@@ -156,6 +202,9 @@ def export_workbook(user: Any, *, title_unit: str, reporter: str, today: str) ->
         access.memberships_visible(user)
         .filter(unit__archived_at__isnull=True)
         .select_related("person", "unit")
+        .prefetch_related(  # for access.can_see_mobile: every unit of each person, no query a row
+            Prefetch("person__memberships", queryset=Membership.objects.select_related("unit"))
+        )
         .order_by("unit__path", "person__name", "role")
     )
     from .imports import ROLE_EXPORT_NAMES as role_label
@@ -164,11 +213,9 @@ def export_workbook(user: Any, *, title_unit: str, reporter: str, today: str) ->
     for m in members:
         key = (m.person_id, m.unit_id)
         if key not in rows:
-            # Full numbers only for the units the user manages (in memory: no query a row).
-            mobile = (
-                m.person.mobile if access.can_manage(user, m.unit) else (m.person.mobile_masked)
-            )
-            rows[key] = [m.person.name, mobile, m.unit.code, [], m.person.username]
+            # The number, and a username that carries it, as the people page shows them.
+            shown = person_shown(user, m.person)
+            rows[key] = [m.person.name, shown.mobile, m.unit.code, [], shown.username]
         rows[key][3].append(role_label.get(m.role, m.role))
     xlsx.write_ledger(
         wb.create_sheet(PEOPLE_SHEET),

@@ -303,7 +303,7 @@ def people(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.people_list(request.user, query=query), 50).get_page(
         request.GET.get("page")
     )
-    rows = [(p, access.can_see_mobile(request.user, p)) for p in page]
+    rows = [(p, selectors.person_shown(request.user, p)) for p in page]
     return render(request, "orgs/people.html", {"page": page, "rows": rows, "q": query})
 
 
@@ -338,7 +338,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "can_edit": can_edit,
             "memberships": memberships,
-            "show_mobile": access.can_see_mobile(request.user, person),
+            "shown": selectors.person_shown(request.user, person),
             "can_grant": {
                 m.pk: access.can_grant_roles(request.user, m.unit)
                 and m.person_id != request.user.pk
