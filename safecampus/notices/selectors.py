@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from safecampus.orgs import access
-from safecampus.orgs.models import MANAGER_ROLES, Membership, Unit
+from safecampus.orgs.models import Membership, Unit
 
 from .models import Notice, NoticeAttachment, NoticeReceipt, NoticeTemplate
 
@@ -104,7 +104,9 @@ def notice_detail(user: Any, notice: Notice) -> NoticeDetail:
     )
     own = set(own_units(user).values_list("unit_id", flat=True))
     mine = [r for r in receipts if r.unit_id in own]
-    can_chase = access.can_manage(user, notice.sender_unit)
+    for receipt in mine:
+        receipt.can_ack = access.can_acknowledge(user, receipt.unit)
+    can_chase = access.can_chase(user, notice.sender_unit)
     return NoticeDetail(
         notice=notice,
         attachments=list(notice.attachments.all()),
@@ -143,15 +145,7 @@ def attachment_or_404(user: Any, notice_pk: Any, pk: Any) -> NoticeAttachment:
 
 def sender_units(user: Any) -> QuerySet[Unit]:
     """Units the person runs (a manager role there): they may send notices from these."""
-    return (
-        Unit.objects.filter(
-            archived_at__isnull=True,
-            memberships__person=user,
-            memberships__role__in=MANAGER_ROLES,
-        )
-        .distinct()
-        .order_by("path")
-    )
+    return access.units_run(user).order_by("path")
 
 
 def can_edit_templates(user: Any) -> bool:

@@ -177,7 +177,7 @@ def notice_send(
     attachments: Sequence[UploadedFile] = (),
 ) -> Notice:
     """Send a notice from `unit` to the units below it; returns the notice."""
-    access.require(access.can_manage(by, unit))
+    access.require(access.can_send_notice(by, unit))
     if ack_deadline is not None and timezone.is_naive(ack_deadline):
         # The API may give a time without an offset: the local time, as the form reads it.
         ack_deadline = timezone.make_aware(ack_deadline)
@@ -293,8 +293,8 @@ def _acknowledge(receipt: NoticeReceipt, person: Person | None, via: str) -> boo
 
 @transaction.atomic
 def notice_acknowledge(*, by: Person, receipt: NoticeReceipt) -> NoticeReceipt:
-    """A member of the recipient unit confirms the notice (已确认)."""
-    access.require(own_units(by).filter(unit_id=receipt.unit_id).exists())
+    """A manager or the duty staff of the recipient unit confirms the notice (已确认)."""
+    access.require(access.can_acknowledge(by, receipt.unit))
     if not receipt.notice.requires_ack:
         raise ValidationError(_("This notice does not ask for acknowledgement."))
     _acknowledge(receipt, by, "app")
@@ -348,7 +348,7 @@ def _at_least_urgent(urgency: str) -> str:
 @transaction.atomic
 def notice_chase(*, by: Person, notice: Notice) -> int:
     """催办: message again the units that have not read or acknowledged. Returns how many."""
-    access.require(access.can_manage(by, notice.sender_unit))
+    access.require(access.can_chase(by, notice.sender_unit))
     now = timezone.now()
     receipts = list(
         laggards(notice)

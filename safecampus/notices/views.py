@@ -89,7 +89,7 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def chase(request: HttpRequest, pk: int) -> HttpResponse:
     notice = selectors.notice_or_404(request.user, pk)
-    access.require(access.can_manage(request.user, notice.sender_unit))
+    access.require(access.can_chase(request.user, notice.sender_unit))
     n = services.notice_chase(by=request.user, notice=notice)
     if n:
         messages.success(

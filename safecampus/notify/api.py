@@ -95,7 +95,7 @@ def _channel_or_404(request: HttpRequest, pk: int) -> Channel:
     channel = Channel.objects.select_related("unit").filter(pk=pk).first()
     if channel is None or not access.unit_visible(request.user, channel.unit):
         raise Http404
-    if not access.can_manage(request.user, channel.unit):
+    if not access.can_connect_robots(request.user, channel.unit):
         raise PermissionDenied
     return channel
 
@@ -137,7 +137,7 @@ def notification_get(request: HttpRequest, notification_id: int) -> Any:
 @router.get("/channels", response=list[ChannelOut])
 def channels(request: HttpRequest, unit: int) -> Any:
     target = access.unit_or_404(request.user, unit)
-    if not access.can_manage(request.user, target):
+    if not access.can_connect_robots(request.user, target):
         raise PermissionDenied
     return list(selectors.unit_channels(target))
 

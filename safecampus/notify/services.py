@@ -439,7 +439,7 @@ def _clean_channel(kind: str, name: str, config: dict[str, Any]) -> dict[str, An
 def channel_create(
     *, by: Person, unit: Unit, kind: str, name: str, config: dict[str, Any]
 ) -> Channel:
-    access.require(access.can_manage(by, unit))
+    access.require(access.can_connect_robots(by, unit))
     config = _clean_channel(kind, name, config)
     return Channel.objects.create(unit=unit, kind=kind, name=name.strip(), config=config)
 
@@ -448,7 +448,7 @@ def channel_create(
 def channel_update(
     *, by: Person, channel: Channel, name: str, config: dict[str, Any], enabled: bool = True
 ) -> Channel:
-    access.require(access.can_manage(by, channel.unit))
+    access.require(access.can_connect_robots(by, channel.unit))
     channel.config = _clean_channel(channel.kind, name, config)
     channel.name = name.strip()
     channel.enabled = enabled
@@ -459,7 +459,7 @@ def channel_update(
 @transaction.atomic
 def channel_test(*, by: Person, channel: Channel) -> Delivery:
     """One click: a test message to the robot; its delivery shows whether it arrived."""
-    access.require(access.can_manage(by, channel.unit))
+    access.require(access.can_connect_robots(by, channel.unit))
     notification = notification_create(
         event="test",
         title=_("Test message from Safe Campus"),

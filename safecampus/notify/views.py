@@ -75,7 +75,7 @@ def ack(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 def channels(request: HttpRequest, pk: int) -> HttpResponse:
     unit = access.unit_or_404(request.user, pk)
-    access.require(access.can_manage(request.user, unit))
+    access.require(access.can_connect_robots(request.user, unit))
     return render(
         request, "notify/channels.html", {"unit": unit, "channels": selectors.unit_channels(unit)}
     )
@@ -84,7 +84,7 @@ def channels(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def channel_new(request: HttpRequest, pk: int) -> HttpResponse:
     unit = access.unit_or_404(request.user, pk)
-    access.require(access.can_manage(request.user, unit))
+    access.require(access.can_connect_robots(request.user, unit))
     form = ChannelForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -108,7 +108,7 @@ def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
     channel = get_object_or_404(Channel.objects.select_related("unit"), pk=pk)
     if not access.unit_visible(request.user, channel.unit):
         raise Http404
-    access.require(access.can_manage(request.user, channel.unit))
+    access.require(access.can_connect_robots(request.user, channel.unit))
     form = ChannelForm(
         request.POST or None,
         editing=True,
@@ -149,7 +149,7 @@ def channel_test(request: HttpRequest, pk: int) -> HttpResponse:
     channel = get_object_or_404(Channel.objects.select_related("unit"), pk=pk)
     if not access.unit_visible(request.user, channel.unit):
         raise Http404
-    access.require(access.can_manage(request.user, channel.unit))
+    access.require(access.can_connect_robots(request.user, channel.unit))
     delivery = services.channel_test(by=request.user, channel=channel)
     messages.info(request, _("Test message queued; this page shows whether it arrived."))
     return redirect("notify:notification", pk=delivery.notification_id)

@@ -1,17 +1,27 @@
 """Who may see and do what: the one place that decides.
 
-Every view, API endpoint and export asks this module. The rule:
+Every view, API endpoint and export asks this module. The table of role ×
+action is written out in README.md ("Who may do what") and checked by
+orgs/tests/test_role_table.py, which fails when this module and the table
+disagree. In short:
 
 - A membership in a unit (any role) lets a person see that unit's whole
   subtree; nothing outside it.
 - A manager role (bureau leader, safety office, group head, principal,
-  safety officer) in a unit lets them edit that unit and everything under it,
-  and grant roles there (never to themselves).
-- The system administrator manages accounts, the tree and settings
-  everywhere; the security administrator manages roles and the security
-  policy everywhere; the audit administrator reads the audit trail. No
-  account holds two of these (one field), and none of them grants itself
-  anything.
+  safety officer) in a unit runs it: they edit that unit and everything under
+  it, grant roles there (never to themselves), and do its business: reports,
+  exemptions, chasing, schedules, notices, robots.
+- Duty staff (值班人员) file and correct the daily report of their own unit
+  and acknowledge the notices it receives; they edit nothing else. Other roles
+  (head teacher, gate guard, inspector, staff) read.
+- The three administrators (三员分立) manage the system, not the business:
+  the system administrator manages accounts, the tree and settings; the
+  security administrator roles and the security policy; the audit
+  administrator reads the audit trail. None of them reports, exempts, chases,
+  sends or acknowledges notices, or connects robots, anywhere, whatever
+  membership the account holds. No account holds two of these roles (one
+  field); none of them grants itself anything, and none takes over another
+  administrator's account (account_change_allowed, password_reset_cosigner).
 
 Anything outside what a user may see answers 404 (pages, API, exports): the
 existence of another school's record is not revealed.
@@ -34,8 +44,13 @@ from .models import (
     Area,
     Membership,
     Person,
+    Role,
     Unit,
 )
+
+# Who files a unit's daily report and acknowledges its notices: its managers, and
+# its duty staff (the unit itself only, not the units below it).
+REPORTER_ROLES = MANAGER_ROLES | {Role.DUTY_STAFF}
 
 _CACHE_ATTR = "_safecampus_access"
 
@@ -64,12 +79,14 @@ def _scope(user: Any) -> dict[str, list[str]]:
 def remember_scope(user: Any, memberships: list[tuple[str, str]]) -> dict[str, list[str]]:
     """Cache the scope from the user's (unit path, role) pairs, for one who has just
     been read together with them (the API's bearer token, api/auth.py)."""
-    scope: dict[str, list[str]] = {"see": [], "manage": []}
+    scope: dict[str, list[str]] = {"see": [], "manage": [], "report": []}
     for path, role in memberships:
         scope["see"].append(path)
         if role in MANAGER_ROLES:
             scope["manage"].append(path)
-    scope = {k: _outermost(v) for k, v in scope.items()}
+        if role in REPORTER_ROLES:
+            scope["report"].append(path)  # the unit itself: not a subtree
+    scope = {k: v if k == "report" else _outermost(v) for k, v in scope.items()}
     setattr(user, _CACHE_ATTR, scope)
     return scope
 
@@ -226,11 +243,12 @@ def person_or_404(user: Any, pk: Any) -> Person:
 
 def can_manage_person(user: Any, person: Person) -> bool:
     """Edit a person's name and mobile: the system administrator, or a manager of
-    every unit the person belongs to (a principal cannot rename a bureau leader)."""
-    if is_admin(user, AdminRole.SYSTEM):
-        return True
+    every unit the person belongs to (a principal cannot rename a bureau leader).
+    An administrator's account is changed by its holder only (account_change_allowed)."""
     if person.admin_role:
         return False
+    if is_admin(user, AdminRole.SYSTEM):
+        return True
     if "memberships" in getattr(person, "_prefetched_objects_cache", {}):
         # A list view prefetched them with their units: no query a row.
         paths = [m.unit.path for m in person.memberships.all()]
@@ -268,6 +286,18 @@ def can_manage_accounts(user: Any) -> bool:
     return is_admin(user, AdminRole.SYSTEM)
 
 
+def can_edit_calendar(user: Any) -> bool:
+    """The official calendar (holidays, make-up workdays): a setting of the whole system,
+    the system administrator's."""
+    return is_admin(user, AdminRole.SYSTEM)
+
+
+def sees_calendar_warning(user: Any) -> bool:
+    """Told that next year's calendar is not loaded: those who load it, and the managers
+    of a whole tree (the bureau), whose schools it would mark missing."""
+    return can_edit_calendar(user) or any(len(p) == Unit.steplen for p in business_paths(user))
+
+
 def can_edit_security_policy(user: Any) -> bool:
     return is_admin(user, AdminRole.SECURITY)
 
@@ -278,6 +308,43 @@ def can_grant_admin_roles(user: Any) -> bool:
 
 def can_read_audit(user: Any) -> bool:
     return is_admin(user, AdminRole.AUDIT)
+
+
+def account_change_allowed(by: Any, person: Person) -> bool:
+    """Username, mobile, e-mail, active or not, password: may `by` change them on
+    `person`'s account without its holder? Never on another administrator's account
+    (each logs in by username or mobile, so whoever changes those takes the account
+    over): an administrator's password is reset only with a second administrator
+    (password_reset_cosigner), and an administrator who leaves first loses the role
+    (the security administrator), then the account (the system administrator)."""
+    if getattr(by, "pk", None) == person.pk:
+        return True
+    return can_manage_person(by, person)
+
+
+def can_reset_password(by: Any, person: Person) -> bool:
+    """Start a password reset: the system administrator, for any account but its own
+    (that one it changes, knowing the old password). On an administrator's account the
+    reset also needs a second administrator (password_reset_cosigner)."""
+    return can_manage_accounts(by) and getattr(by, "pk", None) != person.pk
+
+
+def password_reset_needs_cosigner(person: Person) -> bool:
+    return bool(person.admin_role)
+
+
+def password_reset_cosigner(by: Any, person: Person, cosigner: Any) -> bool:
+    """Dual control (双人操作) for an administrator's password: the one who starts it and
+    the one who co-signs are two administrators of two different roles, and neither is
+    the account's holder. So no administrator acting alone, of any role, can take over
+    another's account."""
+    return bool(
+        cosigner is not None
+        and cosigner.is_active
+        and cosigner.admin_role
+        and cosigner.admin_role != getattr(by, "admin_role", "")
+        and cosigner.pk not in (getattr(by, "pk", None), person.pk)
+    )
 
 
 def can_import(user: Any) -> bool:
@@ -293,13 +360,94 @@ def manageable_paths(user: Any) -> list[str] | None:
     return _scope(user)["manage"]
 
 
+# --- The business: reports, exemptions, chasing, schedules, notices, robots ------------
+#
+# A unit's managers (a manager role in it or above it) do its business; duty staff file
+# and correct their own unit's report and acknowledge its notices. Administrators do
+# none of it, whatever memberships their account holds: they manage the system.
+
+
+def _in_business(user: Any) -> bool:
+    return bool(
+        user is not None and user.is_authenticated and user.is_active and not user.admin_role
+    )
+
+
+def business_paths(user: Any) -> list[str]:
+    """Subtrees whose business the user runs (a manager role there); none for an
+    administrator."""
+    return _scope(user)["manage"] if _in_business(user) else []
+
+
+def runs(user: Any, unit: Unit) -> bool:
+    """The user runs the unit's business: a manager role in it or above it."""
+    return any(unit.path.startswith(p) for p in business_paths(user))
+
+
+def units_run(user: Any) -> QuerySet[Unit]:
+    """The units where the user holds a manager role (not those under them): the units a
+    notice is sent from. None for an administrator."""
+    if not _in_business(user):
+        return Unit.objects.none()
+    return Unit.objects.filter(
+        archived_at__isnull=True,
+        pk__in=Membership.objects.filter(person=user, role__in=MANAGER_ROLES).values("unit_id"),
+    )
+
+
+def can_report(user: Any, unit: Unit) -> bool:
+    """Submit or correct the unit's daily report: its managers (and those of the units
+    above it), and its own duty staff."""
+    return runs(user, unit) or (_in_business(user) and unit.path in _scope(user)["report"])
+
+
+def reporting_units(user: Any) -> QuerySet[Unit]:
+    """The units whose report the user files from their reporting page: where they hold
+    a manager role or are on duty. None for an administrator."""
+    if not _in_business(user):
+        return Unit.objects.none()
+    return Unit.objects.filter(
+        archived_at__isnull=True,
+        pk__in=Membership.objects.filter(person=user, role__in=REPORTER_ROLES).values("unit_id"),
+    )
+
+
+def can_exempt(user: Any, unit: Unit) -> bool:
+    """Exempt a day (holiday, closure) for a unit."""
+    return runs(user, unit)
+
+
+def can_chase(user: Any, unit: Unit) -> bool:
+    """Chase (催办) the units under `unit` that have not reported, or a notice it sent."""
+    return runs(user, unit)
+
+
+def can_edit_schedules(user: Any, root: Unit) -> bool:
+    """Create or change a reporting schedule covering `root`'s subtree."""
+    return runs(user, root)
+
+
+def can_send_notice(user: Any, unit: Unit) -> bool:
+    """Send a notice from `unit` to the units below it."""
+    return runs(user, unit)
+
+
+def can_acknowledge(user: Any, unit: Unit) -> bool:
+    """Confirm receipt of a notice sent to `unit`: the unit's own managers and duty staff
+    (those it is addressed to and those who keep watch), not everyone in it, and not the
+    units above it (they sent it or passed it on)."""
+    return _in_business(user) and unit.path in _scope(user)["report"]
+
+
+def can_connect_robots(user: Any, unit: Unit) -> bool:
+    """Connect, change and test the unit's chat-group robots: they post as the unit, into
+    its own groups. (The system administrator sets the gateways and allowed networks.)"""
+    return runs(user, unit)
+
+
 def can_edit_notice_templates(user: Any) -> bool:
-    """The shared notice templates: the system administrator, or a manager of a whole
-    tree (a bureau's safety office)."""
-    paths = manageable_paths(user)
-    if paths is None:
-        return True
-    return any(len(p) == Unit.steplen for p in paths)
+    """The shared notice templates: a manager of a whole tree (a bureau's safety office)."""
+    return any(len(p) == Unit.steplen for p in business_paths(user))
 
 
 def require(allowed: bool) -> None:

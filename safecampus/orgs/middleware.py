@@ -4,11 +4,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from .policy import current_policy, password_expired
+from .passwords import password_must_change
+from .policy import current_policy
 
 
 class IdleTimeoutMiddleware:
-    """Sessions end after the policy's idle minutes; passwords past their age must change."""
+    """Sessions end after the policy's idle minutes; a password past its age, or set by
+    someone else (a reset), must change before any other page."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -22,6 +24,7 @@ class IdleTimeoutMiddleware:
             request.session.set_expiry(policy.idle_timeout_minutes * 60)
             if not request.path.startswith(
                 ("/account/password/", "/logout/", "/static/", "/i18n/")
-            ) and password_expired(user):
-                return redirect(reverse("password_change") + "?expired=1")
+            ) and password_must_change(user):
+                reason = "reset" if user.must_change_password else "expired"
+                return redirect(reverse("password_change") + f"?{reason}=1")
         return self.get_response(request)

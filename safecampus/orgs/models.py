@@ -55,6 +55,11 @@ class Person(AbstractUser):
         _("administrator role"), max_length=16, choices=AdminRole.choices, blank=True
     )
     password_changed_at = models.DateTimeField(_("password changed at"), null=True, blank=True)
+    # Set when someone else sets the password (a reset): the holder must choose a new
+    # one before anything else (orgs.middleware for pages, the API's token endpoint).
+    must_change_password = models.BooleanField(
+        _("must change the password at the next login"), default=False
+    )
 
     REQUIRED_FIELDS = ["name"]
 

@@ -43,3 +43,12 @@ class CharacterClassValidator:
 
     def get_help_text(self) -> str:
         return _("At least three of: upper-case letters, lower-case letters, digits, symbols.")
+
+
+def password_must_change(user: Any) -> bool:
+    """The holder must choose a new password before anything else: someone else set it
+    (a reset: Person.must_change_password), or it is older than the policy allows.
+    Pages (orgs.middleware) and the API's token endpoint both ask this."""
+    from .policy import password_expired
+
+    return bool(getattr(user, "must_change_password", False)) or password_expired(user)

@@ -322,7 +322,7 @@ def person_create(
 
 @transaction.atomic
 def person_update(*, by: Person, person: Person, **fields: Any) -> Person:
-    access.require(access.can_manage_person(by, person) or by.pk == person.pk)
+    access.require(access.account_change_allowed(by, person))
     allowed = {"name", "mobile", "email"}
     if access.can_manage_accounts(by):
         allowed |= {"is_active", "username"}
@@ -340,17 +340,73 @@ def person_update(*, by: Person, person: Person, **fields: Any) -> Person:
 
 
 @transaction.atomic
-def person_set_password(*, by: Person, person: Person, password: str) -> Person:
-    """The system administrator resets a password; a person changes their own."""
-    access.require(access.can_manage_accounts(by) or by.pk == person.pk)
+def person_set_password(
+    *, by: Person, person: Person, password: str, cosigner: Person | None = None
+) -> Person:
+    """A person changes their own password; the system administrator resets another's.
+
+    A reset (by anyone but the holder) forces a change at the next login, ends the
+    account's API tokens (and, with the password's hash, its sessions) and tells the
+    holder through their channels. An administrator's password needs a second
+    administrator, `cosigner`, already authenticated by the caller
+    (access.password_reset_cosigner): no administrator takes over another's account."""
+    own = by.pk == person.pk
+    access.require(own or access.can_reset_password(by, person))
+    needs_cosigner = not own and access.password_reset_needs_cosigner(person)
+    if needs_cosigner and not access.password_reset_cosigner(by, person, cosigner):
+        raise PermissionDenied(
+            _(
+                "An administrator's password is reset by two administrators: you and "
+                "an administrator of another role, neither of you its holder."
+            )
+        )
     validate_password(password, person)
     person.set_password(password)
     person.password_changed_at = timezone.now()
+    person.must_change_password = not own
     person.save()
+    changes: dict[str, Any] = {"must_change_password": person.must_change_password}
+    if not own:
+        ApiToken.objects.filter(person=person).delete()
+        if cosigner is not None:
+            changes["cosigned_by"] = cosigner.username
+        _tell_password_reset(by=by, person=person, cosigner=cosigner)
     audit_record(
-        action="password_set", model="orgs.person", object_id=person.pk, object_repr=str(person)
+        action="password_set",
+        model="orgs.person",
+        object_id=person.pk,
+        object_repr=str(person),
+        changes=changes,
     )
     return person
+
+
+def _tell_password_reset(*, by: Person, person: Person, cosigner: Person | None) -> None:
+    """The holder learns of a reset at once (inbox, then their first channel), through the
+    outbox in the same transaction, as every notification goes."""
+    from safecampus.notify.models import Urgency
+    from safecampus.notify.services import notification_create
+
+    names = by.name if cosigner is None else f"{by.name}, {cosigner.name}"
+    notification_create(
+        event="password_reset",
+        title=_("Your password was reset"),
+        body=_(
+            "%(names)s set a new password for your account %(username)s at %(time)s. "
+            "You must choose your own at the next login. If you did not ask for this, "
+            "tell the security administrator at once."
+        )
+        % {
+            "names": names,
+            "username": person.username,
+            "time": timezone.localtime().strftime("%Y-%m-%d %H:%M"),
+        },
+        urgency=Urgency.URGENT,
+        sender=by,
+        people=[person],
+        link="/account/password/",
+        params={"username": person.username},
+    )
 
 
 # --- Roles ----------------------------------------------------------------------

@@ -90,6 +90,7 @@ def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "unit": unit,
             "can_manage": access.can_manage(request.user, unit),
             "can_grant": access.can_grant_roles(request.user, unit),
+            "can_connect_robots": access.can_connect_robots(request.user, unit),
         },
     )
 

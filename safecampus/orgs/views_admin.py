@@ -1,15 +1,21 @@
 """The three administrators' pages: accounts (system), roles and policy (security)."""
 
+from typing import Any
+
+from django import forms
 from django.contrib import messages
+from django.contrib.auth import authenticate
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from . import access, services
 from .forms import AdminRoleForm, PolicyForm, SetPasswordForm, apply_errors
 from .models import Person
+from .views_login import locked_out
 
 
 @login_required
@@ -61,29 +67,96 @@ def accounts(request: HttpRequest) -> HttpResponse:
     people = Person.objects.order_by("username")
     if query:
         people = people.filter(username__icontains=query) | people.filter(name__icontains=query)
-    return render(request, "orgs/admin_accounts.html", {"people": people[:100], "q": query})
+    rows = [
+        (
+            p,
+            access.can_reset_password(request.user, p),
+            access.account_change_allowed(request.user, p),
+        )
+        for p in people[:100]
+    ]
+    return render(request, "orgs/admin_accounts.html", {"rows": rows, "q": query})
+
+
+class ResetPasswordForm(SetPasswordForm):
+    """A reset; on an administrator's account, a second administrator signs it here too."""
+
+    cosigner_username = forms.CharField(
+        label=gettext_lazy("second administrator's username"), max_length=150, required=False
+    )
+    cosigner_password = forms.CharField(
+        label=gettext_lazy("second administrator's password"),
+        widget=forms.PasswordInput,
+        strip=False,
+        required=False,
+    )
+
+    def __init__(self, *args: Any, cosigned: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not cosigned:
+            del self.fields["cosigner_username"]
+            del self.fields["cosigner_password"]
+        else:
+            self.fields["cosigner_username"].required = True
+            self.fields["cosigner_password"].required = True
 
 
 @login_required
 def account_password(request: HttpRequest, pk: int) -> HttpResponse:
-    access.require(access.can_manage_accounts(request.user))
+    """Reset another account's password (the holder must change it at the next login).
+    An administrator's account needs a second administrator of another role, who signs
+    with their own password on this form (access.password_reset_cosigner)."""
     person = access.person_or_404(request.user, pk)
-    form = SetPasswordForm(request.POST or None)
+    access.require(access.can_reset_password(request.user, person))
+    cosigned = access.password_reset_needs_cosigner(person)
+    form = ResetPasswordForm(request.POST or None, cosigned=cosigned)
     if request.method == "POST" and form.is_valid():
-        try:
-            services.person_set_password(
-                by=request.user, person=person, password=form.cleaned_data["password"]
+        cosigner = None
+        if cosigned:
+            # Through the login backends, so wrong guesses count towards the lockout.
+            cosigner = authenticate(
+                request,
+                username=form.cleaned_data["cosigner_username"],
+                password=form.cleaned_data["cosigner_password"],
             )
-        except ValidationError as exc:
-            form.add_error("password", exc)
-        else:
-            messages.success(request, _("Password set for %(name)s.") % {"name": person.name})
-            return redirect("admin:accounts")
+            if getattr(request, "axes_locked_out", False):
+                return locked_out(request)
+            if cosigner is None:
+                form.add_error("cosigner_password", _("Wrong username/mobile or password."))
+            elif not access.password_reset_cosigner(request.user, person, cosigner):
+                form.add_error(
+                    "cosigner_username",
+                    _(
+                        "The second administrator must hold another administrator role "
+                        "than yours, and not be the account's holder."
+                    ),
+                )
+        if form.is_valid():
+            try:
+                services.person_set_password(
+                    by=request.user,
+                    person=person,
+                    password=form.cleaned_data["password"],
+                    cosigner=cosigner,
+                )
+            except ValidationError as exc:
+                form.add_error("password", exc)
+            except PermissionDenied as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(
+                    request,
+                    _("Password set for %(name)s; they must change it at the next login.")
+                    % {"name": person.name},
+                )
+                return redirect("admin:accounts")
     return render(
         request,
-        "orgs/form.html",
+        "orgs/admin_password.html",
         {
             "form": form,
+            "person": person,
+            "cosigned": cosigned,
             "title": _("Set the password of %(name)s") % {"name": person.name},
         },
     )
@@ -98,4 +171,12 @@ def account_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
+    except PermissionDenied:
+        messages.error(
+            request,
+            _(
+                "An administrator's account is disabled only after the security "
+                "administrator has taken its administrator role away."
+            ),
+        )
     return redirect("admin:accounts")

@@ -77,6 +77,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         user = form.save(commit=False)
         user.password_changed_at = timezone.now()
+        user.must_change_password = False  # chosen by the holder now
         user.save()
         update_session_auth_hash(request, user)
         messages.success(request, _("Your password has been changed."))
@@ -84,5 +85,9 @@ def password_change(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "orgs/password_change.html",
-        {"form": form, "expired": request.GET.get("expired") == "1"},
+        {
+            "form": form,
+            "expired": request.GET.get("expired") == "1",
+            "reset": request.user.must_change_password,
+        },
     )
