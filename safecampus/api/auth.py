@@ -17,14 +17,13 @@ from safecampus.orgs.models import ApiToken, Person
 # Every API request runs this: one statement, written out once (bench/reports_submit.py).
 # The person's columns, whether the token's last use is old enough to note again, and
 # the person's memberships ("path:role,…", the same rows as orgs.access._SCOPE_SQL).
-# An endpoint may read more in the same statement ({more}, {joins}: BearerToken.also).
 _BEARER_SQL = (
     f"SELECT {select_list(Person, 'p')}, t.id AS token_id, "  # noqa: S608
     "CASE WHEN t.last_used_at IS NULL OR t.last_used_at < %s THEN 1 ELSE 0 END AS token_stale, "
     "(SELECT {agg}(u.path || ':' || m.role, ',') FROM orgs_membership m "
     "JOIN orgs_unit u ON u.id = m.unit_id "
-    "WHERE m.person_id = p.id AND u.archived_at IS NULL) AS scope_rows{more} "
-    "FROM orgs_apitoken t JOIN orgs_person p ON p.id = t.person_id{joins} "
+    "WHERE m.person_id = p.id AND u.archived_at IS NULL) AS scope_rows "
+    "FROM orgs_apitoken t JOIN orgs_person p ON p.id = t.person_id "
     "WHERE t.key_hash = %s AND t.expires_at > %s AND p.is_active"
 )
 _AGGREGATE = {"postgresql": "string_agg", "sqlite": "group_concat"}
@@ -32,20 +31,12 @@ USE_NOTED_EVERY = timedelta(minutes=5)
 
 
 class BearerToken(HttpBearer):
-    def also(self, request: HttpRequest) -> tuple[str, str, list[Any]] | None:
-        """What an endpoint reads in the token's statement, to save a round trip on a
-        busy path: (columns, joins, the joins' parameters). The columns become
-        attributes of the person returned; the joins must not drop the token's row
-        (LEFT JOIN). None: nothing more."""
-        return None
-
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         digest = token_digest(token)
         now = timezone.now()
         adapt = connection.ops.adapt_datetimefield_value
-        more, joins, join_params = self.also(request) or ("", "", [])
-        sql = _sql(connection.vendor, more, joins)
-        params = [adapt(now - USE_NOTED_EVERY), *join_params, digest, adapt(now)]
+        sql = _sql(connection.vendor)
+        params = [adapt(now - USE_NOTED_EVERY), digest, adapt(now)]
         person = fetch_one(Person, sql, params)
         if person is None:
             return None
@@ -65,7 +56,5 @@ def token_digest(token: str) -> str:
 
 
 @functools.cache
-def _sql(vendor: str, more: str, joins: str) -> str:
-    return _BEARER_SQL.format(
-        agg=_AGGREGATE[vendor], more=f", {more}" if more else "", joins=f" {joins}" if joins else ""
-    )
+def _sql(vendor: str) -> str:
+    return _BEARER_SQL.format(agg=_AGGREGATE[vendor])

@@ -7,7 +7,6 @@ from safecampus.notices.api import router as notices_router
 from safecampus.notify.api import router as notify_router
 from safecampus.orgs.api import auth_router
 from safecampus.orgs.api import router as orgs_router
-from safecampus.reports.api import first_reports_first
 from safecampus.reports.api import router as reports_router
 
 from . import errors
@@ -37,10 +36,8 @@ def urls() -> tuple[list[URLPattern], str, str]:
     """api.urls, each view refusing NUL characters (errors.refuse_null_characters) and
     the busiest endpoint's view wrapped in its shortcut (reports.api.first_reports_first)."""
     patterns, app_name, namespace = api.urls
-    shortcuts = {"report_submit": first_reports_first}
     wrapped = []
     for p in patterns:
-        view = shortcuts[p.name](p.callback) if p.name in shortcuts else p.callback
-        view = errors.refuse_null_characters(view)
+        view = errors.refuse_null_characters(p.callback)
         wrapped.append(URLPattern(p.pattern, view, p.default_args, p.name))
     return wrapped, app_name, namespace

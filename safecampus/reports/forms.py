@@ -9,7 +9,13 @@ from django.utils.translation import gettext_lazy as _
 
 from safecampus.orgs.models import Unit
 
-from .models import Frequency, ReportSchedule
+from .models import (
+    CORRECTION_REASON_MAX,
+    ITEM_TEXT_MAX,
+    REPORT_MAX_ITEMS,
+    Frequency,
+    ReportSchedule,
+)
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TIME_INPUT = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
@@ -23,13 +29,13 @@ class ItemForm(forms.Form):
 
     what = forms.CharField(
         label=_("What happened"),
-        max_length=1000,
+        max_length=ITEM_TEXT_MAX,
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     measures = forms.CharField(
         label=_("Measures taken"),
-        max_length=1000,
+        max_length=ITEM_TEXT_MAX,
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
@@ -41,7 +47,16 @@ class ItemForm(forms.Form):
         return data
 
 
-ItemFormSet = forms.formset_factory(ItemForm, extra=0, min_num=3, max_num=20)
+# Three rows to start with; more are refused beyond what a report may hold (the
+# service's limit, reports.models), not silently dropped.
+ItemFormSet = forms.formset_factory(
+    ItemForm,
+    extra=0,
+    min_num=3,
+    max_num=REPORT_MAX_ITEMS,
+    validate_max=True,
+    absolute_max=REPORT_MAX_ITEMS,
+)
 
 
 def items_of(formset: Any) -> list[dict[str, str]]:
@@ -62,7 +77,7 @@ class ReportForm(forms.Form):
     )
     reason = forms.CharField(
         label=_("Reason for the correction"),
-        max_length=500,
+        max_length=CORRECTION_REASON_MAX,
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )

@@ -111,6 +111,16 @@ class ReportExemption(models.Model):
         return f"{self.unit} {self.date}: {self.reason}"
 
 
+# What one report may hold: reports.services refuses more, naming the field; the API's
+# schema and the report form use the same figures. A school's day rarely has more than
+# a few items; each is a line in the register and is copied for ever into the audit
+# trail, and the full story of an incident belongs in the incident (incident_id).
+REPORT_MAX_ITEMS = 50
+ITEM_TEXT_MAX = 500  # characters of "what happened", and of "measures taken"
+CORRECTION_REASON_MAX = 200  # characters (the column holds 500: older reasons fit)
+MAX_RECORD_ID = 2**63 - 1  # the largest id a record can have (a BigAutoField's)
+
+
 class DailyReport(models.Model):
     """One version of a unit's report for a day. Never updated, never deleted."""
 

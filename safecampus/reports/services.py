@@ -1,10 +1,7 @@
 """Schedules, submitting reports and corrections, exemptions, and what deadlines do."""
 
 import datetime as dt
-import functools
-import json
 from collections import Counter, defaultdict
-from types import SimpleNamespace
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -14,26 +11,21 @@ from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from safecampus.audit.services import (
-    Actor,
-    append_params,
-    audit_append,
-    audit_pending,
-    chain_lock,
-    hash_prefix_around,
-)
+from safecampus.audit.services import audit_append, audit_pending, chain_lock
 from safecampus.lib.calendar import default_is_workday, official_days
-from safecampus.lib.sql import fetch_one, pg_values, prepared_cursor, select_list
 from safecampus.notify.models import Urgency
 from safecampus.notify.services import notification_create, office_people
 from safecampus.orgs import access
-from safecampus.orgs.models import MANAGER_ROLES, ApiToken, Membership, Person, Role, Unit
+from safecampus.orgs.models import Membership, Person, Role, Unit
 from safecampus.worker.timers import timer_schedule
 
-from . import pgsql
 from .models import (
+    CORRECTION_REASON_MAX,
+    ITEM_TEXT_MAX,
     LEVEL_OF_KIND,
     LEVEL_ORDER,
+    MAX_RECORD_ID,
+    REPORT_MAX_ITEMS,
     ROLLUP_DEPTH,
     CalendarDay,
     DailyReport,
@@ -348,10 +340,11 @@ def _children_rollup(unit: Unit, day: dt.date) -> dict[str, int]:
 
 
 def _open_row(*, unit: Unit, day: dt.date, schedule: ReportSchedule) -> ReportStatus:
-    """The status row of a day not opened yet (the worker was down, or a past day),
-    counted in the ancestors' counters."""
+    """The status row of a day not opened yet (the worker was down, the unit came after
+    the day opened, or a past day), counted in the ancestors' counters. The caller
+    holds the audit chain's lock, as every writer of the counters does."""
     level = LEVEL_OF_KIND[unit.kind]
-    status_row, created = ReportStatus.objects.select_for_update().get_or_create(
+    status_row, created = ReportStatus.objects.get_or_create(
         unit=unit,
         date=day,
         defaults={
@@ -380,178 +373,61 @@ def report_submit(
     zero: bool,
     items: list[dict[str, Any]] | None = None,
     reason: str = "",
-    day_row: ReportStatus | None = None,
 ) -> DailyReport:
-    """Record a report as the server receives it. The same report twice (a double tap)
-    returns the first; a different one needs a reason and becomes a new version.
-    `day_row`: the unit's status row for the day if the caller has read it already,
-    without a lock (unit_for_report); it is checked as the report is written."""
+    """Record a report as the server receives it. The same report again (a double tap,
+    a phone resending, the same correction sent twice) answers with the version already
+    stored, marked `repeated`; a different one needs a reason and becomes a new version.
+
+    The one way a report is submitted, by the pages and the API alike, on SQLite and
+    PostgreSQL alike: checks, then one transaction of ORM writes."""
     access.require(can_report(by, unit))
-    today = timezone.localdate()
-    if day > today:
+    if day > timezone.localdate():
         raise ValidationError({"date": _("A report cannot be for a future date.")})
-    if "\x00" in reason:
-        raise ValidationError({"reason": _("Null characters are not allowed.")})
-    if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        # The busy case in one transaction of one statement: read the day's row without
-        # a lock, decide, and write only if the row is still as read (reports/pgsql.py).
-        # Another submission or the deadline between the two: decide again.
-        try:
-            for _attempt in range(3):
-                report = _submit(by, unit, day, zero, items, reason, lock=False, seen=day_row)
-                if report is not None:
-                    return report
-                day_row = None  # read it again
-        except _NoRowYet:
-            pass
+    items = report_items_clean(items or [], zero=zero)
+    reason = _reason_clean(reason)
+    _status_row_make(unit, day)
     with transaction.atomic():
-        report = _submit(by, unit, day, zero, items, reason, lock=True)
-        assert report is not None  # noqa: S101 (the row is locked: nothing can change it)
-        return report
+        return _submit(by, unit, day, zero, items, reason)
 
 
-# A unit's first report through the API, token to receipt in one statement (PostgreSQL,
-# reports/pgsql.py): stand-ins for what only the database knows, in canonical-JSON order.
-_HOLES = ["\x01actor_id\x01", "\x01actor_label\x01", "\x01late_s\x01", "\x01object_repr\x01"]
-_SUBMIT_DIRECT = (
-    "SELECT report_id, entry_seq, entry_hash, person_id, person_username, due_at, "  # noqa: S608
-    f"late_seconds, schedule_id, children, token_to_note FROM {pgsql.SUBMIT_FUNCTION}({', '.join(['%s'] * 20)})"
-)
-_MANAGE_ROLES = ",".join(sorted(MANAGER_ROLES))
-_REPORTER_ROLES = ",".join(sorted(REPORTER_ROLES))
+def _status_row_make(unit: Unit, day: dt.date) -> None:
+    """A day without the unit's status row (not opened yet): make the row, counted in
+    the ancestors' counters, in a step of its own before the submission.
+
+    Every writer locks in one order: the day's status row, then the audit chain, then
+    the counters (top-down). Making a row counts it, so it needs the chain's lock
+    (day_open recounts under it); taken here, in a transaction that locks no existing
+    row and so waits for nobody who waits for the chain. The submission then locks the
+    row and takes the chain in the usual order. (Taking the chain and then locking the
+    row in one transaction deadlocked against an exemption holding the row.)"""
+    if ReportStatus.objects.filter(unit=unit, date=day).exists():
+        return
+    schedule = schedule_for(unit, day)
+    if schedule is None:
+        raise _nothing_due(unit, day)
+    with transaction.atomic():
+        chain_lock()
+        _open_row(unit=unit, day=day, schedule=schedule)
 
 
-def report_submit_direct(
-    *,
-    key_hash: str,
-    noted_before: dt.datetime,
-    unit_id: int,
-    day: dt.date,
-    zero: bool,
-    items: list[dict[str, Any]],
-    reason: str,
-    ip: str,
-) -> DailyReport | None:
-    """PostgreSQL: the API's submission when it is a unit's first report of the day, by
-    the holder of the token whose SHA-256 is `key_hash`, in one statement: the token,
-    the right to report, the decision and report_submit's writes (reports/pgsql.py).
-    None, with nothing written, for every other case (an unknown token, a unit outside
-    the person's reach, a second tap, a correction, an exempt day, bad items…): the
-    caller then takes the usual path, which decides again and says why. The report
-    answered has its submitter as a person with only id and username read."""
-    if connection.vendor != "postgresql" or day > timezone.localdate() or "\x00" in reason:
-        return None
-    try:
-        items = _clean_items(items, zero)
-    except ValidationError:
-        return None
-    reason = reason.strip()[:500]
-    pending = audit_pending(
-        action="report",
-        model="reports.dailyreport",
-        object_id=f"{unit_id}:{day.isoformat()}:v1",
-        object_repr=_HOLES[3],
-        changes={"zero": zero, "items": items, "reason": reason, "late_s": _HOLES[2]},
-        actor=Actor(id=_HOLES[0], label=_HOLES[1], ip=ip),  # type: ignore[arg-type]
+def _nothing_due(unit: Unit, day: dt.date) -> ValidationError:
+    return ValidationError(
+        {
+            "date": _("%(unit)s has no report due on %(day)s.")
+            % {"unit": unit.name, "day": day.isoformat()}
+        }
     )
-    pieces = hash_prefix_around(pending, _HOLES)
-    if pieces is None:
-        return None
-    now = pending["at"]  # the receipt's time is the report's
-    del pending["changes"]["late_s"]
-    from psycopg.types.json import Jsonb  # PostgreSQL's driver, there when this runs
-
-    with prepared_cursor() as cursor:
-        cursor.execute(
-            _SUBMIT_DIRECT,
-            [
-                key_hash,
-                now,
-                noted_before,
-                unit_id,
-                day,
-                zero,
-                Jsonb(items),
-                reason,
-                *pieces,
-                ip,
-                pending["action"],
-                pending["model"],
-                pending["object_id"],
-                Jsonb(pending["changes"]),
-                _MANAGE_ROLES,
-                _REPORTER_ROLES,
-            ],
-        )
-        row = cursor.fetchone()
-    pk, seq, hash_, person_id, username, due, late, schedule_id, children, token = row
-    if pk is None:
-        return None
-    if token is not None:
-        # api/auth.py's bookkeeping: a plain UPDATE, no audit entry, after the report.
-        ApiToken.objects.filter(pk=token).update(last_used_at=now)
-    by = Person.from_db(connection.alias, ["id", "username"], [person_id, username])
-    report = DailyReport(
-        pk=pk,
-        unit_id=unit_id,
-        date=day,
-        version=1,
-        schedule_id=schedule_id,
-        zero=zero,
-        items=items,
-        reason=reason,
-        children=json.loads(children),  # Django has psycopg leave JSON as text
-        submitted_by=by,
-        submitted_at=now,
-        due_at=due,
-        late_seconds=late,
-        audit_seq=seq,
-        audit_hash=hash_,
-    )
-    report._state.adding = False
-    return report
-
-
-class _NoRowYet(Exception):
-    """The unlocked path stops: the day has no status row yet, and making one writes."""
 
 
 def _submit(
-    by: Person,
-    unit: Unit,
-    day: dt.date,
-    zero: bool,
-    items: list[dict[str, Any]] | None,
-    reason: str,
-    *,
-    lock: bool,
-    seen: ReportStatus | None = None,
-) -> DailyReport | None:
-    """report_submit's work. With `lock`, in a transaction, the day's row is locked as it
-    is read and two taps take turns there. Without (PostgreSQL outside a transaction),
-    None when the row changed before the write (the caller decides again), and
-    _NoRowYet when the day has no row (the caller locks)."""
-    # The day's row, made when the day opened, answers most of what follows; only a
-    # day not opened yet needs the schedules looked up, and its row made.
-    status_row = seen if seen is not None and not lock else _status_row(unit.pk, day, lock=lock)
-    if status_row is None:
-        if not lock:
-            raise _NoRowYet
-        schedule = schedule_for(unit, day)
-        if schedule is None:
-            raise ValidationError(
-                {
-                    "date": _("%(unit)s has no report due on %(day)s.")
-                    % {"unit": unit.name, "day": day.isoformat()}
-                }
-            )
-    items = _clean_items(items or [], zero)
-    now = timezone.now()
-    if status_row is None:
-        # Making the row counts it in the ancestors' counters, which every other
-        # submission locks after the audit chain: take the chain first, in that order.
-        chain_lock()
-        status_row = _open_row(unit=unit, day=day, schedule=schedule)
+    by: Person, unit: Unit, day: dt.date, zero: bool, items: list[dict[str, Any]], reason: str
+) -> DailyReport:
+    """report_submit's decision and writes, in its transaction. The day's row is locked
+    as it is read: two taps, a correction, the deadline and an exemption for the unit
+    take turns there, each deciding on what the one before wrote."""
+    status_row = ReportStatus.objects.select_for_update().filter(unit=unit, date=day).first()
+    if status_row is None:  # rows are never deleted; this is only a guard
+        raise _nothing_due(unit, day)
     if status_row.status == Status.EXEMPT:
         raise ValidationError(
             {
@@ -565,11 +441,10 @@ def _submit(
         else None
     )
     if latest is not None:
-        if latest.zero == zero and latest.items == items and not reason.strip():
-            # The same report again: a second tap, or a resend from a phone.
+        if _same_report(latest, zero=zero, items=items, reason=reason):
             latest.repeated = True  # type: ignore[attr-defined]
             return latest
-        if not reason.strip():
+        if not reason:
             raise ValidationError(
                 {
                     "reason": _(
@@ -577,210 +452,128 @@ def _submit(
                     )
                 }
             )
-    version = latest.version + 1 if latest else 1
-    late = max(0, int((now - status_row.due_at).total_seconds()))
-    children = _children_rollup(unit, day) if unit.numchild else {}
+    now = timezone.now()
+    late = max(0, int((now - status_row.due_at).total_seconds()))  # whole seconds, down
     report = DailyReport(
         unit=unit,
         date=day,
-        version=version,
+        version=latest.version + 1 if latest else 1,
         schedule_id=status_row.schedule_id,
         zero=zero,
         items=items,
-        reason=reason.strip()[:500],
-        children=children,
+        reason=reason,
+        children=_children_rollup(unit, day) if unit.numchild else {},
         submitted_by=by,
         submitted_at=now,
         due_at=status_row.due_at,
         late_seconds=late,
     )
-    if version == 1:
-        status, status_at = (Status.LATE if late else Status.ON_TIME), now
-    else:  # a correction keeps the first report's status and time
-        status, status_at = status_row.status, status_row.submitted_at
-    receipt = audit_pending(
-        action="report" if version == 1 else "report_correction",
-        model="reports.dailyreport",
-        object_id=f"{unit.pk}:{day.isoformat()}:v{version}",
-        object_repr=unit.name,
-        changes={"zero": zero, "items": items, "reason": reason.strip(), "late_s": late},
-    )
-    if not _report_record(report, receipt, status_row, status, status_at):
-        return None
+    _report_record(report, status_row)
     return report
 
 
-# A submission is the busiest write there is (a province's schools in the minutes before
-# a deadline). Its statements are written out here once rather than built by the ORM on
-# every call, which costs more than the database's own work (bench/reports_submit.py).
-
-_STATUS_SQL = (
-    "SELECT id, unit_id, date, status, due_at, submitted_at, schedule_id, report_id "
-    "FROM reports_reportstatus WHERE unit_id = %s AND date = %s"
-)
-
-
-# The unit a report is for and its status row for the day, as columns another statement
-# can select too (the API's bearer token, reports/api.SubmitterToken): unit__<column>,
-# day_row_<field>. The join's parameters: the unit's id, the day.
-_DAY_ROW_FIELDS = ["id", "status", "due_at", "submitted_at", "schedule_id", "report_id"]
-UNIT_DAY_COLUMNS = ", ".join(
-    [f"u.{f.column} AS unit__{f.column}" for f in Unit._meta.concrete_fields]
-    + [f"s.{name} AS day_row_{name}" for name in _DAY_ROW_FIELDS]
-)
-UNIT_DAY_JOINS = (
-    "LEFT JOIN orgs_unit u ON u.id = %s "
-    "LEFT JOIN reports_reportstatus s ON s.unit_id = u.id AND s.date = %s"
-)
-_UNIT_DAY_SQL = f"SELECT {UNIT_DAY_COLUMNS} FROM (SELECT 1) one {UNIT_DAY_JOINS}"  # noqa: S608
-_UNIT_SQL = f"SELECT {select_list(Unit, 'u')} FROM orgs_unit u WHERE u.id = %s"  # noqa: S608
-
-
-def unit_for_report(unit_id: int, day: dt.date) -> tuple[Unit | None, ReportStatus | None]:
-    """The unit a report is for, and on PostgreSQL its status row for the day read in the
-    same statement, without a lock (report_submit's day_row). The API's submission
-    reads them with the caller's token (SubmitterToken), one statement fewer still."""
-    if connection.vendor != "postgresql":
-        return fetch_one(Unit, _UNIT_SQL, [unit_id]), None
-    with prepared_cursor() as cursor:
-        cursor.execute(_UNIT_DAY_SQL, [unit_id, day])
-        row = cursor.fetchone()
-        names = [d[0] for d in cursor.description]
-    return unit_day_from(SimpleNamespace(**dict(zip(names, row, strict=True))), day)
-
-
-def unit_day_from(columns: Any, day: dt.date) -> tuple[Unit | None, ReportStatus | None]:
-    """The unit and its day's status row from UNIT_DAY_COLUMNS, read as attributes of
-    `columns` (PostgreSQL: psycopg gives each its Python type, aware datetimes too)."""
-    get = functools.partial(getattr, columns)
-    if get("unit__id") is None:
-        return None, None
-    unit_fields = Unit._meta.concrete_fields
-    unit = Unit.from_db(
-        connection.alias,
-        [f.attname for f in unit_fields],
-        [get(f"unit__{f.column}") for f in unit_fields],
-    )
-    if get("day_row_id") is None:
-        return unit, None
-    known = {name: get(f"day_row_{name}") for name in _DAY_ROW_FIELDS}
-    known.update(unit_id=unit.pk, date=day)
-    names = [f.attname for f in ReportStatus._meta.concrete_fields if f.attname in known]
-    # from_db takes the values in the model's field order.
-    return unit, ReportStatus.from_db(connection.alias, names, [known[n] for n in names])
-
-
-def _status_row(unit_id: int, day: dt.date, *, lock: bool) -> ReportStatus | None:
-    """The unit's row for the day; with `lock`, locked until COMMIT."""
-    locking = lock and connection.features.has_select_for_update
-    sql = _STATUS_SQL + (" FOR UPDATE" if locking else "")
-    return fetch_one(ReportStatus, sql, [unit_id, connection.ops.adapt_datefield_value(day)])
-
-
-# The report's columns but its receipt, which the audit chain gives.
-_REPORT_FIELDS = [
-    f
-    for f in DailyReport._meta.concrete_fields
-    if not f.primary_key and f.name not in ("audit_seq", "audit_hash")
-]
-_REPORT_COLUMNS = [f.column for f in _REPORT_FIELDS] + ["audit_seq", "audit_hash"]
-_report_values = pg_values(_REPORT_FIELDS)  # PostgreSQL's
-# The model's column names; the values are parameters.
-_REPORT_SQL = (
-    f"INSERT INTO reports_dailyreport ({', '.join(_REPORT_COLUMNS)}) "  # noqa: S608
-    f"VALUES ({', '.join(['%s'] * len(_REPORT_COLUMNS))}) RETURNING id"
-)
-_APPEND_CALL = (
-    f"SELECT report_id, entry_seq, entry_hash FROM {pgsql.FUNCTION}"  # noqa: S608
-    f"({', '.join(['%s'] * 29)})"
-)  # noqa: S608
-
-
-def _report_record(
-    report: DailyReport,
-    receipt: dict[str, Any],
-    status_row: ReportStatus,
-    status: str,
-    status_at: dt.datetime | None,
+def _same_report(
+    latest: DailyReport, *, zero: bool, items: list[dict[str, Any]], reason: str
 ) -> bool:
-    """The writes of a submission, in order: the receipt in the audit chain (on
-    PostgreSQL its lock is then held until COMMIT and orders every writer of the
-    chain), the report, the day's status row, and the ancestors' counters. False,
-    and nothing written, when the status row is no longer as read (PostgreSQL; read
-    without a lock).
+    """The report already stored, sent again: the same content, and no reason or the
+    same reason (a correction sent twice)."""
+    return latest.zero == zero and latest.items == items and reason in ("", latest.reason)
 
-    No savepoint: the status row's lock means no other transaction inserts this
-    version (SQLite transactions are serialized whole); if one did anyway, the error
-    fails this transaction, which is what it should do."""
-    old, new = status_row.status, status
-    if connection.vendor == "postgresql":
-        values = _report_values(functools.partial(getattr, report))
-        # One round trip for all of it (reports/pgsql.py).
-        adapt = connection.ops.adapt_datetimefield_value
-        with prepared_cursor() as cursor:
-            cursor.execute(
-                _APPEND_CALL,
-                [
-                    *append_params(receipt),
-                    *values,
-                    status_row.pk,
-                    status,
-                    adapt(status_at),
-                    old,
-                    new,
-                    _ancestor_paths(report.unit.path),
-                    status_row.report_id,
-                ],
-            )
-            report.pk, report.audit_seq, report.audit_hash = cursor.fetchone()
-        if report.pk is None:
-            return False
+
+def _report_record(report: DailyReport, status_row: ReportStatus) -> None:
+    """A decided report's writes, in the lock order: its receipt in the audit chain
+    (the chain's lock is held from here until COMMIT), the report, the day's status
+    row, one count moved in each ancestor's counters. A first report gives the day its
+    status (on time or late); a correction keeps the first report's status and time."""
+    if report.version == 1:
+        status = Status.LATE if report.late_seconds else Status.ON_TIME
+        status_at = report.submitted_at
     else:
-        values = [
-            f.get_db_prep_save(getattr(report, f.attname), connection) for f in _REPORT_FIELDS
-        ]
-        entry = audit_append(receipt)
-        report.audit_seq, report.audit_hash = entry.seq, entry.hash
-        with connection.cursor() as cursor:
-            cursor.execute(_REPORT_SQL, [*values, entry.seq, entry.hash])
-            (report.pk,) = cursor.fetchone()
-            cursor.execute(
-                "UPDATE reports_reportstatus SET status = %s, submitted_at = %s, "
-                "report_id = %s WHERE id = %s",
-                [
-                    status,
-                    connection.ops.adapt_datetimefield_value(status_at),
-                    report.pk,
-                    status_row.pk,
-                ],
-            )
-        rollup_shift(path=report.unit.path, day=report.date, old=old, new=new)
-    report._state.adding = False
-    return True
+        status, status_at = status_row.status, status_row.submitted_at
+    entry = audit_append(
+        audit_pending(
+            action="report" if report.version == 1 else "report_correction",
+            model="reports.dailyreport",
+            object_id=f"{report.unit.pk}:{report.date.isoformat()}:v{report.version}",
+            object_repr=report.unit.name,
+            changes={
+                "zero": report.zero,
+                "items": report.items,
+                "reason": report.reason,
+                "late_s": report.late_seconds,
+            },
+        )
+    )
+    report.audit_seq, report.audit_hash = entry.seq, entry.hash
+    report.save(force_insert=True)
+    ReportStatus.objects.filter(pk=status_row.pk).update(
+        status=status, submitted_at=status_at, report=report
+    )
+    rollup_shift(path=report.unit.path, day=report.date, old=status_row.status, new=status)
 
 
-def _clean_items(items: list[dict[str, Any]], zero: bool) -> list[dict[str, Any]]:
+def report_items_clean(items: list[dict[str, Any]], *, zero: bool) -> list[dict[str, Any]]:
+    """A report's items as stored: each its text stripped and within the limits
+    (reports.models), its links to an incident or a hazard ids or None, nothing else.
+    A ValidationError names the field as the API does: items, items.0.what …"""
     if zero and items:
         raise ValidationError({"items": _("A zero report has no items.")})
     if not zero and not items:
         raise ValidationError({"items": _("Give at least one item, or submit a zero report.")})
-    cleaned = []
-    for i, item in enumerate(items, start=1):
-        what = str(item.get("what", "")).strip()
-        measures = str(item.get("measures", "")).strip()
-        if not what:
-            raise ValidationError({"items": _("Item %(n)d: say what happened.") % {"n": i}})
-        if "\x00" in what or "\x00" in measures:  # the database's text cannot hold one
-            raise ValidationError({"items": _("Null characters are not allowed.")})
-        cleaned.append(
+    if len(items) > REPORT_MAX_ITEMS:
+        raise ValidationError(
             {
-                "what": what[:1000],
-                "measures": measures[:1000],
-                "incident_id": item.get("incident_id"),
-                "hazard_id": item.get("hazard_id"),
+                "items": _("A report has at most %(max)d items; this one has %(n)d.")
+                % {"max": REPORT_MAX_ITEMS, "n": len(items)}
             }
         )
-    return cleaned
+    return [_item_clean(item, index) for index, item in enumerate(items)]
+
+
+def _item_clean(item: dict[str, Any], index: int) -> dict[str, Any]:
+    number = {"n": index + 1}
+    texts = {}
+    for name in ("what", "measures"):
+        field = f"items.{index}.{name}"
+        text = item.get(name) or ""
+        if not isinstance(text, str):
+            raise ValidationError({field: _("Item %(n)d: write text here.") % number})
+        text = text.strip()
+        if "\x00" in text:  # the database's text cannot hold one
+            raise ValidationError({field: _("Null characters are not allowed.")})
+        if len(text) > ITEM_TEXT_MAX:
+            raise ValidationError(
+                {
+                    field: _("Item %(n)d: at most %(max)d characters (this has %(len)d).")
+                    % {**number, "max": ITEM_TEXT_MAX, "len": len(text)}
+                }
+            )
+        texts[name] = text
+    if not texts["what"]:
+        raise ValidationError({f"items.{index}.what": _("Item %(n)d: say what happened.") % number})
+    links = {}
+    for name in ("incident_id", "hazard_id"):
+        value = item.get(name)
+        if value is not None and (type(value) is not int or not 1 <= value <= MAX_RECORD_ID):
+            raise ValidationError(
+                {f"items.{index}.{name}": _("Item %(n)d: not a record number.") % number}
+            )
+        links[name] = value
+    return {**texts, **links}
+
+
+def _reason_clean(reason: str) -> str:
+    reason = reason.strip()
+    if "\x00" in reason:
+        raise ValidationError({"reason": _("Null characters are not allowed.")})
+    if len(reason) > CORRECTION_REASON_MAX:
+        raise ValidationError(
+            {
+                "reason": _("At most %(max)d characters (this has %(len)d).")
+                % {"max": CORRECTION_REASON_MAX, "len": len(reason)}
+            }
+        )
+    return reason
 
 
 @transaction.atomic
@@ -847,7 +640,7 @@ def rollup_move(*, day: dt.date, old: str | None, new: str, counts: dict[str, in
     (old None: rows new to the counters, only added to `new`).
 
     Increments, not a recount: they add up with those of submissions running at the
-    same moment. One UPDATE a unit, top-down in path order, as reports/pgsql.py does:
+    same moment. One UPDATE a unit, top-down in path order, as every writer does:
     two transactions that lock counter rows in the same order never deadlock."""
     if old == new:
         return

@@ -109,18 +109,14 @@ class PreparedAcrossMigrationTest(Personas, TransactionalTestCase):
         thread.start()
         thread.join(timeout=30)
 
-    def test_a_column_added_meanwhile_does_not_break_token_or_unit_reads(self) -> None:
+    def test_a_column_added_meanwhile_does_not_break_token_reads(self) -> None:
         from safecampus.api.auth import BearerToken
         from safecampus.orgs.services import token_issue
-        from safecampus.reports.services import unit_for_report
 
         self.build_district()
         token = token_issue(person=self.officer)
         for _ in range(2):  # prepared now
             self.assertEqual(BearerToken().authenticate(type("R", (), {})(), token), self.officer)
-            self.assertEqual(
-                unit_for_report(self.school_a.pk, dt.date(2026, 11, 23))[0].pk, self.school_a.pk
-            )
         self.addCleanup(
             self._from_another_connection,
             "ALTER TABLE orgs_person DROP COLUMN IF EXISTS later; "
@@ -132,5 +128,3 @@ class PreparedAcrossMigrationTest(Personas, TransactionalTestCase):
         )
         person = BearerToken().authenticate(type("R", (), {})(), token)
         self.assertEqual(person, self.officer)
-        unit, _row = unit_for_report(self.school_a.pk, dt.date(2026, 11, 23))
-        self.assertEqual(unit.pk, self.school_a.pk)

@@ -1,19 +1,10 @@
-"""PostgreSQL: a unit's first report through the API in one statement, and the append
-function with the audit chain's statements in its body rather than called
-(reports/pgsql.py)."""
+"""Installed, on PostgreSQL, a unit's first report through the API in one statement
+(safecampus_report_submit) and reinstalled safecampus_report_append. Both are gone
+with the one submission path (reports.services): 0008_drop_submission_functions drops
+them where this installed them. Kept, doing nothing, so the migration history stays the
+one deployed databases have."""
 
 from django.db import migrations
-
-from safecampus.reports import pgsql
-
-
-def install(apps, schema_editor):
-    pgsql.install(schema_editor.connection)  # CREATE OR REPLACE: the same function, inlined
-    pgsql.install_submit(schema_editor.connection)
-
-
-def remove(apps, schema_editor):
-    pgsql.remove_submit(schema_editor.connection)
 
 
 class Migration(migrations.Migration):
@@ -21,4 +12,4 @@ class Migration(migrations.Migration):
         ("reports", "0005_report_unit_index_in_the_unique"),
         ("orgs", "0002_unit_depth_index"),
     ]
-    operations = [migrations.RunPython(install, remove)]
+    operations = []

@@ -150,9 +150,8 @@ class ReportApiTest(BaseTestCase):
         schema = self.client.get("/api/v1/openapi.json").json()
         self.assertIn("post", schema["paths"]["/api/v1/daily-reports"])
 
-    def test_the_token_read_with_the_unit_decides_nothing_by_itself(self):
-        # On PostgreSQL the token's statement also reads the unit the body names
-        # (SubmitterToken); each answer must be the same as without that shortcut.
+    def test_who_and_which_unit_answer_in_order(self):
+        # The token first (401), then the body (422), then the unit (404, 403).
         body = {"unit": self.school_b.pk, "date": DAY.isoformat(), "zero": True}
         bad_token = self.client_class(HTTP_AUTHORIZATION="Bearer not-a-token")
         self.assertEqual(self.post(bad_token, body).status_code, 401)
@@ -172,7 +171,7 @@ class ReportApiTest(BaseTestCase):
         self.assertEqual((again.status_code, again.json()["id"]), (200, as_text.json()["id"]))
 
     def test_a_body_over_the_size_limit_is_refused_not_a_server_error(self):
-        # The token's statement reads the body (SubmitterToken) before ninja does.
+        # The body is read once, by the API framework, after the token.
         body = {"unit": self.school_b.pk, "date": DAY.isoformat(), "zero": True}
         body["reason"] = "x" * 2000
         with self.settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1000):
@@ -246,3 +245,95 @@ class LateScheduleTest(BaseTestCase):
             )
         opening = Timer.objects.get(kind="reports.open", key__startswith=f"reports:{schedule.pk}:")
         self.assertEqual(opening.payload["day"], "2026-11-24")
+
+
+class SubmitInputTest(BaseTestCase):
+    """Bodies the submission refuses: each a 4xx in the API's error shape, naming the
+    field; nothing stored."""
+
+    def setUp(self):
+        super().setUp()
+        self.enterContext(time_machine.travel(MORNING, tick=False))
+        schedule = services.schedule_create(
+            by=self.officer, root=self.bureau, name="冬季日报", starts_on=DAY
+        )
+        services.day_open(schedule=schedule, day=DAY)
+        self.token = token_issue(person=self.principal_a)
+        self.body = {"unit": self.school_a.pk, "date": DAY.isoformat(), "zero": True}
+
+    def post(self, body, token=None, **extra):
+        client = self.client_class(HTTP_ACCEPT_LANGUAGE="en")
+        content = body if isinstance(body, (str, bytes)) else json.dumps(body)
+        return client.post(
+            "/api/v1/daily-reports",
+            content,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token or self.token}",
+            **extra,
+        )
+
+    def assert_refused(self, response, status, field=None):
+        self.assertEqual(response.status_code, status, response.content)
+        self.assertEqual(response["Content-Type"].split(";")[0], "application/json")
+        answer = response.json()
+        self.assertTrue(answer["detail"])
+        self.assertIsInstance(answer["errors"], list)
+        if field is not None:
+            self.assertIn(field, [e["field"] for e in answer["errors"]], answer)
+        self.assertFalse(DailyReport.objects.exists())
+
+    def test_deeply_nested_json_is_a_400_not_a_server_error(self):
+        nested = "[" * 3000 + "]" * 3000
+        self.assert_refused(self.post(nested), 400)
+        # A made-up token: who is asking is answered first, before the body is read.
+        self.assert_refused(self.post(nested, token="made-up"), 401)
+        nested_inside = '{"unit": 1, "date": "2026-11-23", "zero": true, "items": ' + nested + "}"
+        self.assert_refused(self.post(nested_inside), 400)
+
+    def test_items_beyond_what_a_report_holds_are_refused_naming_the_field(self):
+        from safecampus.reports.models import (
+            CORRECTION_REASON_MAX,
+            ITEM_TEXT_MAX,
+            REPORT_MAX_ITEMS,
+        )
+
+        items = [{"what": "x"}] * (REPORT_MAX_ITEMS + 1)
+        body = {**self.body, "zero": False}
+        self.assert_refused(self.post({**body, "items": items}), 422, "items")
+        long = "字" * (ITEM_TEXT_MAX + 1)
+        items = [{"what": "a"}, {"what": "b"}, {"what": "c"}, {"what": long}]
+        self.assert_refused(self.post({**body, "items": items}), 422, "items.3.what")
+        items = [{"what": "a", "measures": long}]
+        self.assert_refused(self.post({**body, "items": items}), 422, "items.0.measures")
+        reason = "因" * (CORRECTION_REASON_MAX + 1)
+        self.assert_refused(self.post({**self.body, "reason": reason}), 422, "reason")
+        at_the_limits = [{"what": "字" * ITEM_TEXT_MAX, "measures": "措"}] * REPORT_MAX_ITEMS
+        stored = self.post({**body, "items": at_the_limits})
+        self.assertEqual(stored.status_code, 201, stored.content)
+
+    def test_an_incident_or_hazard_out_of_range_is_refused_naming_the_field(self):
+        body = {**self.body, "zero": False}
+        for name in ("incident_id", "hazard_id"):
+            for value in [2**70, 2**63, 0, -5]:
+                items = [{"what": "a"}, {"what": "b", name: value}]
+                with self.subTest(name=name, value=value):
+                    self.assert_refused(self.post({**body, "items": items}), 422, f"items.1.{name}")
+        items = [{"what": "a", "incident_id": 2**63 - 1}]
+        stored = self.post({**body, "items": items})
+        self.assertEqual(stored.status_code, 201, stored.content)
+        self.assertEqual(stored.json()["items"][0]["incident_id"], 2**63 - 1)
+
+    def test_the_same_correction_sent_twice_answers_the_stored_version(self):
+        first = self.post(self.body)
+        self.assertEqual(first.status_code, 201)
+        correction = {
+            **self.body,
+            "zero": False,
+            "items": [{"what": "学生摔伤", "measures": "已送医"}],
+            "reason": "漏报一起摔伤",
+        }
+        made = self.post(correction)
+        again = self.post(correction)
+        self.assertEqual((made.status_code, made.json()["version"]), (201, 2))
+        self.assertEqual((again.status_code, again.json()["id"]), (200, made.json()["id"]))
+        self.assertEqual(DailyReport.objects.filter(unit=self.school_a).count(), 2)

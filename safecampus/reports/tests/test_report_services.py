@@ -9,6 +9,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import translation
 
 from safecampus.audit.models import AuditEntry
+from safecampus.audit.services import audit_verify
 from safecampus.notify.models import Notification
 from safecampus.orgs.models import Membership, Role, Unit
 from safecampus.reports import services
@@ -17,6 +18,7 @@ from safecampus.reports.models import (
     DailyReport,
     Frequency,
     Level,
+    ReportRollup,
     ReportSchedule,
     ReportStatus,
     Status,
@@ -33,6 +35,12 @@ def at(day: dt.date, hour: int = 0, minute: int = 0, second: int = 0) -> dt.date
 
 def travel(when: dt.datetime) -> time_machine.travel:
     return time_machine.travel(when, tick=False)
+
+
+def counters(unit: Unit, day: dt.date) -> dict[str, int]:
+    """The unit's roll-up counters for the day, by status (summed over its rows)."""
+    rows = ReportRollup.objects.filter(unit=unit, date=day).values(*Status.values)
+    return {status: sum(row[status] for row in rows) for status in Status.values}
 
 
 class ReportCase(BaseTestCase):
@@ -219,14 +227,18 @@ class SubmitTests(ReportCase):
 
     def test_bad_items_are_refused(self):
         cases = [
-            {"zero": True, "items": [{"what": "x"}]},
-            {"zero": False, "items": []},
-            {"zero": False, "items": [{"what": "  ", "measures": "m"}]},
+            ({"zero": True, "items": [{"what": "x"}]}, "items"),
+            ({"zero": False, "items": []}, "items"),
+            (
+                {"zero": False, "items": [{"what": "x"}, {"what": "  ", "measures": "m"}]},
+                "items.1.what",
+            ),
+            ({"zero": False, "items": [{"what": "x", "measures": 3}]}, "items.0.measures"),
         ]
-        for kwargs in cases:
+        for kwargs, field in cases:
             with self.subTest(**kwargs), self.assertRaises(ValidationError) as caught:
                 self.submit(at(DAY, 10), self.school_a, **kwargs)
-            self.assertIn("items", caught.exception.message_dict)
+            self.assertEqual(list(caught.exception.message_dict), [field])
         self.assertFalse(DailyReport.objects.exists())
 
     def test_a_unit_outside_your_subtree_is_refused(self):
@@ -381,3 +393,108 @@ class SubmitTests(ReportCase):
         group_2 = Unit.objects.get(pk=self.group_2.pk)
         with self.assertRaises(ValidationError):  # exempt: nothing to report
             self.submit(at(DAY, 13, 55), group_2)
+
+
+class LimitsAndRepeatsTests(ReportCase):
+    """What one report may hold (reports.models: REPORT_MAX_ITEMS, ITEM_TEXT_MAX,
+    CORRECTION_REASON_MAX), refused with the field named; and a report sent again."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.sched = self.schedule()
+        with travel(at(DAY, 0)):
+            services.day_open(schedule=self.sched, day=DAY)
+
+    def refused_field(self, **kwargs) -> str:
+        with self.assertRaises(ValidationError) as caught:
+            self.submit(at(DAY, 10), self.school_a, **kwargs)
+        self.assertEqual(len(caught.exception.message_dict), 1)
+        return next(iter(caught.exception.message_dict))
+
+    def test_at_most_the_items_and_characters_a_report_holds(self):
+        from safecampus.reports.models import (
+            CORRECTION_REASON_MAX,
+            ITEM_TEXT_MAX,
+            REPORT_MAX_ITEMS,
+        )
+
+        many = [{"what": f"第{i}项"} for i in range(REPORT_MAX_ITEMS + 1)]
+        self.assertEqual(self.refused_field(zero=False, items=many), "items")
+        long = "字" * (ITEM_TEXT_MAX + 1)
+        items = [{"what": "a"}, {"what": "b"}, {"what": long}]
+        self.assertEqual(self.refused_field(zero=False, items=items), "items.2.what")
+        items = [{"what": "a", "measures": long}]
+        self.assertEqual(self.refused_field(zero=False, items=items), "items.0.measures")
+        self.assertFalse(DailyReport.objects.exists())
+        # Exactly at the limits: stored, whole.
+        full = [{"what": "字" * ITEM_TEXT_MAX, "measures": "措" * ITEM_TEXT_MAX}] * REPORT_MAX_ITEMS
+        report = self.submit(at(DAY, 10), self.school_a, zero=False, items=full)
+        report.refresh_from_db()
+        self.assertEqual(len(report.items), REPORT_MAX_ITEMS)
+        self.assertEqual(len(report.items[-1]["measures"]), ITEM_TEXT_MAX)
+        reason = "因" * (CORRECTION_REASON_MAX + 1)
+        self.assertEqual(self.refused_field(zero=True, reason=reason), "reason")
+        fixed = self.submit(at(DAY, 11), self.school_a, zero=True, reason=reason[1:])
+        self.assertEqual(len(fixed.reason), CORRECTION_REASON_MAX)
+
+    def test_an_items_incident_or_hazard_is_a_record_number(self):
+        for value in [2**70, 2**63, 0, -1, "12", 1.5, True]:
+            for name in ("incident_id", "hazard_id"):
+                with self.subTest(name=name, value=value):
+                    items = [{"what": "x"}, {"what": "y", name: value}]
+                    self.assertEqual(self.refused_field(zero=False, items=items), f"items.1.{name}")
+        items = [{"what": "x", "incident_id": 2**63 - 1, "hazard_id": 7}]
+        report = self.submit(at(DAY, 10), self.school_a, zero=False, items=items)
+        report.refresh_from_db()
+        self.assertEqual(
+            (report.items[0]["incident_id"], report.items[0]["hazard_id"]), (2**63 - 1, 7)
+        )
+
+    def test_the_same_correction_sent_again_is_the_version_already_stored(self):
+        self.submit(at(DAY, 10), self.school_a)
+        items = [{"what": "学生摔伤", "measures": "已送医"}]
+        correction = {"zero": False, "items": items, "reason": "漏报一起摔伤"}
+        second = self.submit(at(DAY, 11), self.school_a, **correction)
+        again = self.submit(at(DAY, 11, 1), self.school_a, **correction)
+        self.assertEqual((again.pk, again.version), (second.pk, 2))
+        self.assertTrue(again.repeated)
+        self.assertFalse(getattr(second, "repeated", False))
+        # Resent without its reason (a phone's retry of the same content): also the same.
+        bare = self.submit(at(DAY, 11, 2), self.school_a, zero=False, items=items)
+        self.assertEqual(bare.pk, second.pk)
+        self.assertEqual(DailyReport.objects.filter(unit=self.school_a).count(), 2)
+        self.assertEqual(AuditEntry.objects.filter(action="report_correction").count(), 1)
+        # The same content with another reason is a new version (the reason changed).
+        third = self.submit(at(DAY, 12), self.school_a, **{**correction, "reason": "补充说明"})
+        self.assertEqual(third.version, 3)
+        # Going back to an older version's content is a correction too.
+        fourth = self.submit(at(DAY, 13), self.school_a, zero=True, reason="核实后无事")
+        self.assertEqual(fourth.version, 4)
+        again = self.submit(at(DAY, 13, 1), self.school_a, zero=True, reason="核实后无事")
+        self.assertEqual(again.pk, fourth.pk)
+
+    def test_late_by_whole_seconds_and_odd_names_in_the_receipt(self):
+        # Names with quotes, backslashes and control characters hash as Python writes
+        # them; lateness is whole seconds, rounded down (what the removed PL/pgSQL
+        # submission was checked against).
+        Unit.objects.filter(pk=self.school_a.pk).update(name='城关"小学"\\\n\t\x01🏫')
+        school = Unit.objects.get(pk=self.school_a.pk)
+        moment = at(DAY, 13, 30, 1) + dt.timedelta(microseconds=700_000)
+        items = [{"what": "学生摔伤\n", "measures": '已送医 "轻伤"'}]
+        report = self.submit(moment, school, by=self.principal_a, zero=False, items=items)
+        self.assertEqual(report.late_seconds, 1)
+        self.assertEqual(self.status(school), Status.LATE)
+        entry = AuditEntry.objects.get(seq=report.audit_seq)
+        self.assertEqual(entry.object_repr, school.name)
+        self.assertEqual(entry.changes["late_s"], 1)
+        self.assertEqual(entry.changes["items"][0]["measures"], '已送医 "轻伤"')
+        self.assertTrue(audit_verify().ok)
+
+    def test_a_report_after_the_deadline_marked_the_day_missing_is_late(self):
+        with travel(at(DAY, 13, 30)):
+            services.level_due(schedule=self.sched, day=DAY, level=Level.SCHOOL)
+        self.assertEqual(self.status(self.school_a), Status.MISSING)
+        report = self.submit(at(DAY, 13, 30, 2), self.school_a)
+        self.assertEqual((report.late_seconds, self.status(self.school_a)), (2, Status.LATE))
+        top = counters(self.bureau, DAY)
+        self.assertEqual((top["late"], top["missing"]), (1, 1))
