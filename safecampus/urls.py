@@ -22,3 +22,9 @@ urlpatterns = [
     path("reports/", include("safecampus.reports.urls")),
     path("n/ack/<str:token>/", notify_views.ack, name="ack"),
 ]
+
+# Under /api/ these answer in the API's JSON shape; elsewhere Django's pages (api/errors.py).
+handler400 = "safecampus.api.errors.bad_request"
+handler403 = "safecampus.api.errors.permission_denied"
+handler404 = "safecampus.api.errors.page_not_found"
+handler500 = "safecampus.api.errors.server_error"

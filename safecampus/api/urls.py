@@ -1,18 +1,29 @@
 """The versioned JSON API: /api/v1/, schema at /api/v1/openapi.json, docs at /api/v1/docs."""
 
+from typing import Any
+
 from django.urls import URLPattern
 from ninja import NinjaAPI
+from ninja.openapi.schema import OpenAPISchema
 
 from safecampus.notices.api import router as notices_router
 from safecampus.notify.api import router as notify_router
 from safecampus.orgs.api import auth_router
 from safecampus.orgs.api import router as orgs_router
+from safecampus.reports.api import first_reports_first
 from safecampus.reports.api import router as reports_router
 
 from . import errors
 from .auth import BearerToken
 
-api = NinjaAPI(
+
+class Api(NinjaAPI):
+    def get_openapi_schema(self, **kwargs: Any) -> OpenAPISchema:
+        """The schema with the errors each operation can answer (errors.document)."""
+        return errors.document(super().get_openapi_schema(**kwargs))  # type: ignore[return-value]
+
+
+api = Api(
     title="safecampus API",
     version="1",
     description="Campus safety operations. Authenticate with POST /api/v1/auth/token, then "
@@ -21,6 +32,7 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
     docs_url="/docs",
     auth=BearerToken(),
+    parser=errors.JsonObjectParser(),
 )
 errors.install(api)
 # Django tries the routes in this order: the busiest (a province's daily reports, all
@@ -34,10 +46,13 @@ api.add_router("/", notices_router)
 
 def urls() -> tuple[list[URLPattern], str, str]:
     """api.urls, each view refusing NUL characters (errors.refuse_null_characters) and
+    answering a method it does not take in JSON (errors.method_not_allowed_in_json), and
     the busiest endpoint's view wrapped in its shortcut (reports.api.first_reports_first)."""
     patterns, app_name, namespace = api.urls
+    shortcuts = {"report_submit": first_reports_first}
     wrapped = []
     for p in patterns:
-        view = errors.refuse_null_characters(p.callback)
+        view = shortcuts[p.name](p.callback) if p.name in shortcuts else p.callback
+        view = errors.refuse_null_characters(errors.method_not_allowed_in_json(view))
         wrapped.append(URLPattern(p.pattern, view, p.default_args, p.name))
     return wrapped, app_name, namespace

@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 
+from safecampus.api.types import Instant
 from safecampus.orgs import access
 from safecampus.orgs.api import Pages
 
@@ -63,7 +64,7 @@ class NoticeIn(Schema):
     kind: str = "notice"
     urgency: str = "routine"
     requires_ack: bool = False
-    ack_deadline: dt.datetime | None = None
+    ack_deadline: Instant | None = None
     recipient_kinds: list[str] = []
 
 

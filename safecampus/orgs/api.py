@@ -224,7 +224,19 @@ class ShapedPage:
 # --- Auth ---------------------------------------------------------------------------
 
 
-@auth_router.post("/token", response={200: TokenOut}, auth=None)
+@auth_router.post(
+    "/token",
+    response={200: TokenOut},
+    auth=None,
+    # The errors only this endpoint answers (api/errors.document adds their shape).
+    openapi_extra={
+        "responses": {
+            401: {"description": "Wrong username/mobile or password."},
+            403: {"description": "The password was reset or has expired: change it first."},
+            429: {"description": "Too many failed attempts: try again later."},
+        }
+    },
+)
 def token(request: HttpRequest, payload: TokenIn) -> dict[str, Any]:
     """Exchange a username (or mobile) and password for a bearer token."""
     from django.conf import settings
