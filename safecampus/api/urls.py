@@ -10,7 +10,6 @@ from safecampus.notices.api import router as notices_router
 from safecampus.notify.api import router as notify_router
 from safecampus.orgs.api import auth_router
 from safecampus.orgs.api import router as orgs_router
-from safecampus.reports.api import first_reports_first
 from safecampus.reports.api import router as reports_router
 
 from . import errors
@@ -46,13 +45,10 @@ api.add_router("/", notices_router)
 
 def urls() -> tuple[list[URLPattern], str, str]:
     """api.urls, each view refusing NUL characters (errors.refuse_null_characters) and
-    answering a method it does not take in JSON (errors.method_not_allowed_in_json), and
-    the busiest endpoint's view wrapped in its shortcut (reports.api.first_reports_first)."""
+    answering a method it does not take in JSON (errors.method_not_allowed_in_json)."""
     patterns, app_name, namespace = api.urls
-    shortcuts = {"report_submit": first_reports_first}
     wrapped = []
     for p in patterns:
-        view = shortcuts[p.name](p.callback) if p.name in shortcuts else p.callback
-        view = errors.refuse_null_characters(errors.method_not_allowed_in_json(view))
+        view = errors.refuse_null_characters(errors.method_not_allowed_in_json(p.callback))
         wrapped.append(URLPattern(p.pattern, view, p.default_args, p.name))
     return wrapped, app_name, namespace
