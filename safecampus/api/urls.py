@@ -11,6 +11,7 @@ from safecampus.notify.api import router as notify_router
 from safecampus.orgs.api import auth_router
 from safecampus.orgs.api import router as orgs_router
 from safecampus.reports.api import router as reports_router
+from safecampus.reports.calendar_api import router as calendar_router
 
 from . import errors
 from .auth import BearerToken
@@ -41,6 +42,7 @@ api.add_router("/auth", auth_router)
 api.add_router("/", orgs_router)
 api.add_router("/", notify_router)
 api.add_router("/", notices_router)
+api.add_router("/", calendar_router)
 
 
 def urls() -> tuple[list[URLPattern], str, str]:

@@ -3,9 +3,11 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from safecampus.orgs import access, selectors
 from safecampus.orgs.models import Membership, UnitKind
+from safecampus.reports.official_calendar import calendar_warning
 
 
 @login_required
@@ -27,5 +29,8 @@ def home(request: HttpRequest) -> HttpResponse:
             "unit_count": units.count(),
             "unassigned_count": unassigned.count(),
             "unassigned": unassigned.order_by("unit__path", "name")[:20],
+            # From November: next year's official calendar is not loaded.
+            "calendar_missing": calendar_warning(user, timezone.localdate()),
+            "can_edit_calendar": access.can_edit_calendar(user),
         },
     )

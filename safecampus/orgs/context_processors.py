@@ -35,6 +35,7 @@ def _shell(user: Any) -> dict[str, Any]:
         else (user.get_admin_role_display() if user.admin_role else ""),
         "admin_role": user.get_admin_role_display() if user.admin_role else "",
         "can_manage_accounts": access.can_manage_accounts(user),
+        "can_edit_calendar": access.can_edit_calendar(user),
         "can_edit_policy": access.can_edit_security_policy(user),
         "can_read_audit": access.can_read_audit(user),
         "can_import": access.can_import(user),

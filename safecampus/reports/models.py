@@ -31,6 +31,50 @@ class CalendarDay(models.Model):
     def __str__(self) -> str:
         return f"{self.date} {self.name}"
 
+    @property
+    def kind(self) -> str:
+        return CalendarKind.WORKDAY if self.is_workday else CalendarKind.HOLIDAY
+
+    @property
+    def changes_the_day(self) -> bool:
+        """A holiday on a weekday or a workday on a weekend; other rows only name the day."""
+        return self.is_workday != (self.date.weekday() < 5)
+
+
+class CalendarKind(models.TextChoices):
+    HOLIDAY = "holiday", _("Holiday (放假)")
+    WORKDAY = "workday", _("Working day (上班)")
+
+
+class CalendarSource(models.TextChoices):
+    PACKAGE = "package", _("the holidays package")
+    IMPORT = "import", _("the State Council's list (imported)")
+    MANUAL = "manual", _("entered by hand")
+
+
+class CalendarYear(models.Model):
+    """A year of the official calendar that has been loaded. A year without a row is not
+    loaded: its days are estimated from the holidays package (services.is_workday) and
+    the system administrators are warned from November of the year before."""
+
+    year = models.PositiveSmallIntegerField(_("year"), primary_key=True)
+    source = models.CharField(_("source"), max_length=10, choices=CalendarSource.choices)
+    # Has its make-up workdays (调休): the State Council's list, or a package that had them.
+    # A year loaded from a package that has none yet is loaded but not complete.
+    complete = models.BooleanField(_("complete"), default=False)
+    loaded_at = models.DateTimeField(_("loaded at"))
+    loaded_by = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("calendar year")
+        verbose_name_plural = _("calendar years")
+        ordering = ["year"]
+
+    def __str__(self) -> str:
+        return str(self.year)
+
 
 class Frequency(models.TextChoices):
     DAILY = "daily", _("Every day")

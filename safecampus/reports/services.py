@@ -12,13 +12,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from safecampus.audit.services import audit_append, audit_pending, chain_lock
-from safecampus.lib.calendar import default_is_workday, official_days
 from safecampus.notify.models import Urgency
 from safecampus.notify.services import notification_create, office_people
 from safecampus.orgs import access
 from safecampus.orgs.models import Membership, Person, Role, Unit
 from safecampus.worker.timers import timer_schedule
 
+from . import official_calendar
 from .models import (
     CORRECTION_REASON_MAX,
     ITEM_TEXT_MAX,
@@ -27,7 +27,6 @@ from .models import (
     MAX_RECORD_ID,
     REPORT_MAX_ITEMS,
     ROLLUP_DEPTH,
-    CalendarDay,
     DailyReport,
     Frequency,
     ReportExemption,
@@ -56,23 +55,10 @@ def can_report(user: Any, unit: Unit) -> bool:
 
 
 # --- The calendar -----------------------------------------------------------------
-
-
-@transaction.atomic
-def calendar_seed(years: list[int]) -> int:
-    """Write the official holidays and make-up workdays; rows already there are kept
-    (an administrator's correction wins)."""
-    rows = [
-        CalendarDay(date=day, is_workday=work, name=name[:100])
-        for day, (work, name) in official_days(years).items()
-    ]
-    CalendarDay.objects.bulk_create(rows, ignore_conflicts=True)
-    return len(rows)
-
-
-def is_workday(day: dt.date) -> bool:
-    row = CalendarDay.objects.filter(date=day).values_list("is_workday", flat=True).first()
-    return default_is_workday(day) if row is None else row
+# Its writes and reads (loading a year, editing a day, a year not loaded) live in
+# reports/official_calendar.py; is_workday and calendar_seed are used from here too.
+is_workday = official_calendar.is_workday
+calendar_seed = official_calendar.calendar_seed
 
 
 # --- Schedules ---------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import calendar_views, views
 
 app_name = "reports"
 urlpatterns = [
@@ -14,4 +14,20 @@ urlpatterns = [
     path("ranking/", views.ranking, name="ranking"),
     path("register.xlsx", views.register, name="register"),
     path("schedules/", views.schedules, name="schedules"),
+    path("schedules/<int:pk>/", views.schedule_edit, name="schedule_edit"),
+    # The official calendar: the system administrator's (orgs.access.can_edit_calendar).
+    path("calendar/", calendar_views.calendar_page, name="official-calendar"),
+    path("calendar/seed/", calendar_views.calendar_seed, name="official-calendar-seed"),
+    path("calendar/import/", calendar_views.calendar_upload, name="official-calendar-import"),
+    path("calendar/confirm/", calendar_views.calendar_confirm, name="official-calendar-confirm"),
+    path(
+        "calendar/template.xlsx",
+        calendar_views.calendar_template,
+        name="official-calendar-template",
+    ),
+    path(
+        "calendar/<str:day>/remove/",
+        calendar_views.calendar_remove,
+        name="official-calendar-remove",
+    ),
 ]
