@@ -4,6 +4,10 @@ PostgreSQL only. Point DATABASE_URL at an empty database:
 
     DATABASE_URL=postgres://postgres@127.0.0.1:54351/submit .venv/bin/python bench/reports_submit.py
 
+`--small` (the test suite's: safecampus/tests/test_benchmarks_small.py) runs the same
+steps on 81 units, one round of two seconds, in a few seconds: it shows the benchmark
+still works, not how fast anything is.
+
 Builds a province of 20,111 units (as bench/reports_scale.py), a daily schedule
 at its root and today's reporting day opened with reports.services.day_open
 (a status row per unit, the roll-up counters), and ten earlier days of reports
@@ -30,7 +34,9 @@ Prints requests/s for each and the API's ratio to the baseline in each round
 (and their median: the machine is shared and its speed drifts by a third
 within minutes), latency percentiles, CPU a request, the SQL statements one
 submission runs, and checks every report was stored once and the roll-up
-counted each. Target (issue 4): ≥ 600/s, about half the bare view.
+counted each. Target (issue 15): at least 0.25 of the bare view (about 330/s on two
+cores: a province of 20,000 schools reporting in one minute), p99 under 100 ms, on
+the one submission path (reports.services through django-ninja, as every endpoint).
 """
 
 import argparse
@@ -291,21 +297,27 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", default="gthread", help="gunicorn's (make run: gthread)")
     parser.add_argument("--worker-threads", type=int, default=1, help="gunicorn's --threads")
+    parser.add_argument("--small", action="store_true", help="81 units, one short round")
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
         client_main()
         return
+    history_days, warm = HISTORY_DAYS, 200
+    if args.small:
+        args.rounds, args.seconds, args.workers, args.threads = 1, 2, 1, 2
+        history_days, warm = 1, 10
 
     import django
 
     django.setup()
     from django.core.management import call_command
     from django.db import connection
+    from django.db.models import Sum
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
-    from reports_scale import build_tree  # the same province
+    from reports_scale import FANOUT, SMALL_FANOUT, build_tree  # the same province
 
     from safecampus.audit.services import acting_as
     from safecampus.orgs.models import Membership, Person, Role, Unit
@@ -320,7 +332,7 @@ def main() -> None:
         sys.exit("bench: the database is not empty; point DATABASE_URL at an empty one")
 
     today = timezone.localdate()
-    build_tree()
+    build_tree(SMALL_FANOUT if args.small else FANOUT)
     province = Unit.objects.get(depth=1)
     with acting_as("bench"):
         person = Person.objects.create(username="bench", name="bench")
@@ -336,7 +348,7 @@ def main() -> None:
         # entries (placeholder hashes: nothing here verifies the chain). Without it the
         # tables start empty, and the plans each connection makes on its first calls
         # (scan the few pages there are) outlive the thousands of rows the run adds.
-        history = HISTORY_DAYS * total_units_sql(cursor)
+        history = history_days * total_units_sql(cursor)
         cursor.execute(
             "INSERT INTO audit_auditentry (seq, at, actor_id, actor_label, ip, action, model, "
             "object_id, object_repr, changes, prev_hash, hash) "
@@ -356,7 +368,7 @@ def main() -> None:
             [
                 schedule.pk,
                 person.pk,
-                today - dt.timedelta(days=HISTORY_DAYS + 1),
+                today - dt.timedelta(days=history_days + 1),
                 today - dt.timedelta(days=2),
             ],
         )
@@ -433,9 +445,9 @@ def main() -> None:
             json.dumps({"unit": u, "date": bare_day.isoformat(), "zero": True}) for u in units
         ]
         # Warm each (imports, first connections) in each worker.
-        load(bare_port, BARE_PATH, token, bare_bodies[:200], args.threads, 30)
-        load(port, BARE_PATH, token, bare_bodies[:200], args.threads, 30)
-        load(port, API_PATH, token, bodies(today, 200), args.threads, 30)
+        load(bare_port, BARE_PATH, token, bare_bodies[:warm], args.threads, 30)
+        load(port, BARE_PATH, token, bare_bodies[:warm], args.threads, 30)
+        load(port, API_PATH, token, bodies(today, warm), args.threads, 30)
         per_run = min(args.requests, (len(units) - 10) // args.rounds)
         print(
             f"database: postgresql {connection.pg_version // 10000} (fsync={fsync}, "
@@ -499,12 +511,14 @@ def main() -> None:
     in_app = statistics.median(
         rate(a) / rate(b) for a, b in zip(results["api"], results["bare_app"], strict=True)
     )
+    p99 = statistics.median(r["p99"] for r in results["api"])
     print(
         f"submissions: {api:.0f}/s beside the bare view's {bare:.0f}/s (through the app's "
         f"middleware {bare_app:.0f}/s); ratio to the bare view by round "
         f"{', '.join(f'{r:.2f}' for r in ratios)}, median {ratio:.2f} (to the bare view "
-        f"through the middleware: {in_app:.2f}). About half the bare view (median ≥ 0.45): "
-        f"{'ok' if ratio >= 0.45 else 'MISSED'}; ≥ 600/s: {'ok' if api >= 600 else 'MISSED'}"
+        f"through the middleware: {in_app:.2f}). At least a quarter of the bare view "
+        f"(median ≥ 0.25): {'ok' if ratio >= 0.25 else 'MISSED'}; p99 {p99:.0f} ms "
+        f"under 100 ms: {'ok' if p99 < 100 else 'MISSED'}"
     )
     cpu = {
         name: statistics.median(r["app_ms"] + r["db_ms"] for r in results[name]) for name in results
@@ -517,9 +531,12 @@ def main() -> None:
     print(f"load average after: {load_average()}")
 
     created = sum(r["codes"].get("201", 0) for r in results["api"])
-    stored = DailyReport.objects.filter(date=today).count() - 202  # minus warm-ups + samples
-    top = ReportRollup.objects.get(unit=province, date=today)
-    counted = top.on_time + top.late - 202
+    sampled = warm + 2  # the warm-up's and the two in-process samples'
+    stored = DailyReport.objects.filter(date=today).count() - sampled
+    top = ReportRollup.objects.filter(unit=province, date=today).aggregate(
+        on_time=Sum("on_time"), late=Sum("late")
+    )
+    counted = (top["on_time"] or 0) + (top["late"] or 0) - sampled
     print(
         f"check: 201 answers {created}, reports stored {stored}, counted in the province's "
         f"roll-up {counted}: {'ok' if created == stored == counted else 'MISMATCH'}"
