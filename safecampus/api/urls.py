@@ -12,6 +12,7 @@ from safecampus.orgs.api import auth_router
 from safecampus.orgs.api import router as orgs_router
 from safecampus.reports.api import router as reports_router
 from safecampus.reports.calendar_api import router as calendar_router
+from safecampus.reports.schedules_api import router as schedules_router
 
 from . import errors
 from .auth import BearerToken
@@ -43,6 +44,7 @@ api.add_router("/", orgs_router)
 api.add_router("/", notify_router)
 api.add_router("/", notices_router)
 api.add_router("/", calendar_router)
+api.add_router("/", schedules_router)
 
 
 def urls() -> tuple[list[URLPattern], str, str]:

@@ -15,7 +15,7 @@ from safecampus.orgs.api import MAX_ID, Pages, ShapedPage
 from safecampus.orgs.models import Unit
 
 from . import selectors, services
-from .models import CORRECTION_REASON_MAX, ITEM_TEXT_MAX, REPORT_MAX_ITEMS, DailyReport
+from .models import CORRECTION_REASON_MAX, ITEM_TEXT_MAX, REPORT_MAX_ITEMS, DailyReport, Level
 
 router = Router(tags=["daily reports"])
 
@@ -67,8 +67,18 @@ class StatusQuery(Schema):
 class CountsOut(Schema):
     unit: int
     name: str
-    status: str | None
-    counts: dict[str, int]
+    status: str | None = Field(description="The unit's own status that day (null: none due).")
+    level: str | None = Field(
+        description="The level whose units `counts` counts: the page's (schools when "
+        "any report below the asked unit, else the lowest level that does)."
+    )
+    counts: dict[str, int] = Field(
+        description="Statuses of the units at `level` in the subtree (the groups' and the "
+        "bureau's own reports are not counted among the schools)."
+    )
+    by_level: dict[str, dict[str, int]] = Field(
+        description="Statuses over the whole subtree, per level of the units counted."
+    )
 
 
 class StatusOut(Schema):
@@ -97,7 +107,14 @@ def _out(report: DailyReport) -> dict[str, Any]:
 
 
 def _counts(c: selectors.Counts) -> dict[str, Any]:
-    return {"unit": c.unit.pk, "name": c.unit.name, "status": c.own, "counts": c.counts}
+    return {
+        "unit": c.unit.pk,
+        "name": c.unit.name,
+        "status": c.own,
+        "level": c.level,
+        "counts": c.counts,
+        "by_level": c.by_level,
+    }
 
 
 @router.post("/daily-reports", response={201: ReportOut, 200: ReportOut})
@@ -153,6 +170,7 @@ class TrendQuery(Schema):
     unit: int = Field(ge=1, le=MAX_ID)
     start: Day
     end: Day
+    level: Level | None = Field(None, description="Only the units of this level (default: all).")
 
 
 class TrendDay(Schema):
@@ -170,7 +188,7 @@ def report_trend(request: HttpRequest, query: Query[TrendQuery]) -> Any:
     target = access.unit_or_404(request.user, query.unit)
     if query.end < query.start or (query.end - query.start).days > 400:
         raise ValidationError({"end": _("Choose a period of at most 400 days, end after start.")})
-    return selectors.trend(target, query.start, query.end)
+    return selectors.trend(target, query.start, query.end, query.level)
 
 
 @router.get("/daily-reports/{report_id}/versions", response=list[ReportOut])

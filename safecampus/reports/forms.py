@@ -95,41 +95,63 @@ class ReportForm(forms.Form):
         return reason
 
 
-class ScheduleForm(forms.ModelForm):
-    root = forms.ModelChoiceField(label=_("units under"), queryset=Unit.objects.none())
+SCHEDULE_FIELDS = [
+    "name",
+    "frequency",
+    "every_weeks",
+    "starts_on",
+    "ends_on",
+    "deadline_department",
+    "deadline_department_next_day",
+    "deadline_school",
+    "deadline_school_next_day",
+    "deadline_group",
+    "deadline_group_next_day",
+    "deadline_bureau",
+    "deadline_bureau_next_day",
+]
+SCHEDULE_WIDGETS = {
+    "starts_on": DATE_INPUT,
+    "ends_on": DATE_INPUT,
+    "deadline_department": TIME_INPUT,
+    "deadline_school": TIME_INPUT,
+    "deadline_group": TIME_INPUT,
+    "deadline_bureau": TIME_INPUT,
+}
+
+
+class ScheduleEditForm(forms.ModelForm):
+    """A schedule's days, period and deadlines; a deadline may be after midnight (its
+    "next day" box). The units it covers are not edited here."""
 
     class Meta:
         model = ReportSchedule
-        fields = [
-            "name",
-            "root",
-            "frequency",
-            "every_weeks",
-            "starts_on",
-            "ends_on",
-            "deadline_department",
-            "deadline_school",
-            "deadline_group",
-            "deadline_bureau",
-        ]
-        widgets = {
-            "starts_on": DATE_INPUT,
-            "ends_on": DATE_INPUT,
-            "deadline_department": TIME_INPUT,
-            "deadline_school": TIME_INPUT,
-            "deadline_group": TIME_INPUT,
-            "deadline_bureau": TIME_INPUT,
-        }
+        fields = SCHEDULE_FIELDS
+        widgets = SCHEDULE_WIDGETS
 
-    def __init__(self, *args: Any, roots: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["root"].queryset = roots
         self.fields["frequency"].choices = Frequency.choices
         self.fields["every_weeks"].help_text = _("Only for “every N weeks”.")
+        self.fields["deadline_bureau_next_day"].help_text = _(
+            "Tick “the next day” for a deadline after midnight (an evening report: schools "
+            "by 23:00, the bureau by 00:30 the next day)."
+        )
 
     def _post_clean(self) -> None:
         # The service validates and saves; this form only checks shape.
         pass
+
+
+class ScheduleForm(ScheduleEditForm):
+    root = forms.ModelChoiceField(label=_("units under"), queryset=Unit.objects.none())
+
+    class Meta(ScheduleEditForm.Meta):
+        fields = ["name", "root", *SCHEDULE_FIELDS[1:]]
+
+    def __init__(self, *args: Any, roots: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["root"].queryset = roots
 
 
 class ExemptionForm(forms.Form):

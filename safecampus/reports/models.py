@@ -119,6 +119,14 @@ class ReportSchedule(models.Model):
     deadline_school = models.TimeField(_("schools by"), default=dt.time(13, 30))
     deadline_group = models.TimeField(_("township groups by"), default=dt.time(14, 0))
     deadline_bureau = models.TimeField(_("bureau office by"), default=dt.time(14, 0))
+    # A deadline after midnight (evening reports during a campaign: the schools by 23:00,
+    # the bureau by 00:30) is the time on the day after the reporting day.
+    deadline_department_next_day = models.BooleanField(
+        _("departments: the next day"), default=False
+    )
+    deadline_school_next_day = models.BooleanField(_("schools: the next day"), default=False)
+    deadline_group_next_day = models.BooleanField(_("groups: the next day"), default=False)
+    deadline_bureau_next_day = models.BooleanField(_("bureau: the next day"), default=False)
     remind_minutes = models.PositiveSmallIntegerField(_("remind minutes before"), default=30)
     created_by = models.ForeignKey(
         Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -135,6 +143,27 @@ class ReportSchedule(models.Model):
 
     def deadline(self, level: str) -> dt.time:
         return getattr(self, f"deadline_{level}")
+
+    def deadline_next_day(self, level: str) -> bool:
+        return bool(getattr(self, f"deadline_{level}_next_day"))
+
+    def deadline_offset(self, level: str) -> dt.timedelta:
+        """How long after the reporting day's start (00:00) a level's deadline falls:
+        more than a day when it is after midnight."""
+        time = self.deadline(level)
+        return dt.timedelta(
+            days=1 if self.deadline_next_day(level) else 0, hours=time.hour, minutes=time.minute
+        )
+
+    def deadline_label(self, level: str) -> str:
+        time = self.deadline(level).strftime("%H:%M")
+        if self.deadline_next_day(level):
+            return _("next day %(time)s") % {"time": time}
+        return time
+
+    def deadline_labels(self) -> list[tuple[str, str]]:
+        """(level's name, its deadline) lowest level first, for pages."""
+        return [(Level(level).label, self.deadline_label(level)) for level in LEVEL_ORDER]
 
 
 class ReportExemption(models.Model):
@@ -263,6 +292,9 @@ class ReportRollup(models.Model):
 
     unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+", db_index=False)
     date = models.DateField()
+    # The level of the units counted (the status rows' level): a bureau's counters say
+    # how many schools reported apart from its groups' and its own compiled reports.
+    level = models.CharField(max_length=12, choices=Level.choices)
     not_due = models.IntegerField(default=0)
     on_time = models.IntegerField(default=0)
     late = models.IntegerField(default=0)
@@ -270,7 +302,11 @@ class ReportRollup(models.Model):
     exempt = models.IntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["unit", "date"], name="rollup_one_a_day")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit", "date", "level"], name="rollup_one_a_day_a_level"
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.unit_id} {self.date}"
+        return f"{self.unit_id} {self.date} {self.level}"

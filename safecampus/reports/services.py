@@ -16,6 +16,7 @@ from safecampus.notify.models import Urgency
 from safecampus.notify.services import notification_create, office_people
 from safecampus.orgs import access
 from safecampus.orgs.models import Membership, Person, Role, Unit
+from safecampus.worker.models import Timer
 from safecampus.worker.timers import timer_schedule
 
 from . import official_calendar
@@ -36,22 +37,14 @@ from .models import (
     Status,
 )
 
-# Who may submit a unit's report: its managers, and these roles in the unit itself.
-REPORTER_ROLES = {
-    Role.SAFETY_OFFICER,
-    Role.DUTY_STAFF,
-    Role.PRINCIPAL,
-    Role.GROUP_HEAD,
-    Role.SAFETY_OFFICE,
-    Role.BUREAU_LEADER,
-}
+# Who may submit a unit's report: its managers, and these roles in the unit itself
+# (orgs.access decides; the name stays here for the callers that read it).
+REPORTER_ROLES = access.REPORTER_ROLES
 STATUS_FIELDS = [s.value for s in Status]
 
 
 def can_report(user: Any, unit: Unit) -> bool:
-    if access.can_manage(user, unit):
-        return True
-    return Membership.objects.filter(person=user, unit=unit, role__in=REPORTER_ROLES).exists()
+    return access.can_report(user, unit)
 
 
 # --- The calendar -----------------------------------------------------------------
@@ -62,10 +55,32 @@ calendar_seed = official_calendar.calendar_seed
 
 
 # --- Schedules ---------------------------------------------------------------------
+#
+# One rule decides which schedule a unit reports under on a day, everywhere (schedule_for,
+# day_open, the reminders and the deadlines, which act on the rows day_open made): of the
+# schedules whose period (from–until) holds the day, the NEAREST one — whose units-under
+# is the unit itself or its closest ancestor. A group's campaign schedule takes over from
+# the bureau's for that group's units while it runs, including on its days without a
+# report. Two schedules for the same units with periods that meet are refused.
+
+DEADLINE_FIELDS = [f"deadline_{level}" for level in LEVEL_ORDER]
+NEXT_DAY_FIELDS = [f"deadline_{level}_next_day" for level in LEVEL_ORDER]
+# What an edit may change. The units a schedule covers (its root) may not: end it and
+# make a new one, so that every past day keeps the schedule it reported under.
+SCHEDULE_EDITABLE = {
+    "name",
+    "frequency",
+    "every_weeks",
+    "starts_on",
+    "ends_on",
+    "remind_minutes",
+    *DEADLINE_FIELDS,
+    *NEXT_DAY_FIELDS,
+}
 
 
 def reports_on(schedule: ReportSchedule, day: dt.date) -> bool:
-    if day < schedule.starts_on or (schedule.ends_on and day > schedule.ends_on):
+    if not _in_period(schedule, day):
         return False
     if schedule.frequency == Frequency.WORKDAYS:
         return is_workday(day)
@@ -74,24 +89,42 @@ def reports_on(schedule: ReportSchedule, day: dt.date) -> bool:
     return True
 
 
+def _in_period(schedule: ReportSchedule, day: dt.date) -> bool:
+    return schedule.starts_on <= day and (schedule.ends_on is None or day <= schedule.ends_on)
+
+
+def _in_period_q(day: dt.date) -> Q:
+    return Q(starts_on__lte=day) & (Q(ends_on__isnull=True) | Q(ends_on__gte=day))
+
+
+def _nearest(schedules: Any) -> ReportSchedule | None:
+    """The deepest root wins; two at the same root (refused since, but older data may
+    hold them): the older."""
+    return max(schedules, key=lambda s: (len(s.root.path), -s.pk), default=None)
+
+
 def schedule_for(unit: Unit, day: dt.date) -> ReportSchedule | None:
-    """The schedule a unit reports under on a day (the oldest that covers it)."""
+    """The schedule a unit reports under on a day: the nearest whose period holds the
+    day, if that one has a report that day (see the rule above)."""
     paths = [unit.path[:i] for i in range(Unit.steplen, len(unit.path) + 1, Unit.steplen)]
-    candidates = (
-        ReportSchedule.objects.filter(root__path__in=paths, starts_on__lte=day)
-        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=day))
-        .order_by("pk")
-    )
-    return next((s for s in candidates if reports_on(s, day)), None)
+    candidates = ReportSchedule.objects.filter(_in_period_q(day), root__path__in=paths)
+    nearest = _nearest(candidates.select_related("root"))
+    return nearest if nearest is not None and reports_on(nearest, day) else None
 
 
 def due_at(schedule: ReportSchedule, level: str, day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, schedule.deadline(level)))
+    """A level's deadline on a reporting day, as an instant: the day's start plus the
+    deadline's offset, which passes midnight for a deadline "the next day"."""
+    offset = schedule.deadline_offset(level)
+    when = dt.datetime.combine(day + dt.timedelta(days=offset.days), dt.time(0, 0))
+    return timezone.make_aware(when + dt.timedelta(seconds=offset.seconds))
 
 
-def _check_deadlines(fields: dict[str, dt.time]) -> None:
-    times = [fields[f"deadline_{level}"] for level in LEVEL_ORDER]
-    for lower, upper, level in zip(times, times[1:], LEVEL_ORDER[1:], strict=False):
+def _check_deadlines(schedule: ReportSchedule) -> None:
+    """A parent's deadline is never before its children's, counting from the reporting
+    day's start (a deadline the next day is after every deadline on the day)."""
+    offsets = [schedule.deadline_offset(level) for level in LEVEL_ORDER]
+    for lower, upper, level in zip(offsets, offsets[1:], LEVEL_ORDER[1:], strict=False):
         if upper < lower:
             raise ValidationError(
                 {
@@ -100,6 +133,53 @@ def _check_deadlines(fields: dict[str, dt.time]) -> None:
                     )
                 }
             )
+
+
+def _check_overlap(schedule: ReportSchedule) -> None:
+    """Refuse a second schedule for the same units whose period meets this one's."""
+    others = ReportSchedule.objects.filter(root_id=schedule.root_id).exclude(pk=schedule.pk)
+    if schedule.ends_on is not None:
+        others = others.filter(starts_on__lte=schedule.ends_on)
+    other = (
+        others.filter(Q(ends_on__isnull=True) | Q(ends_on__gte=schedule.starts_on))
+        .order_by("starts_on", "pk")
+        .first()
+    )
+    if other is not None:
+        raise ValidationError(
+            {
+                "starts_on": _(
+                    "The schedule “%(name)s” already covers the units under %(unit)s "
+                    "from %(start)s to %(end)s, and a unit reports under one schedule on a "
+                    "day. Change that schedule (or end it first), or choose dates outside it."
+                )
+                % {
+                    "name": other.name,
+                    "unit": schedule.root.name,
+                    "start": other.starts_on.isoformat(),
+                    "end": other.ends_on.isoformat() if other.ends_on else "…",
+                }
+            }
+        )
+
+
+def _schedule_clean(schedule: ReportSchedule) -> None:
+    _check_deadlines(schedule)
+    if schedule.ends_on and schedule.ends_on < schedule.starts_on:
+        raise ValidationError({"ends_on": _("The end is before the start.")})
+    if schedule.frequency == Frequency.WEEKS and not 1 <= schedule.every_weeks <= 52:
+        raise ValidationError({"every_weeks": _("Between 1 and 52.")})
+    if not 0 <= schedule.remind_minutes <= 24 * 60:
+        raise ValidationError({"remind_minutes": _("Between 0 and 1440 minutes.")})
+    schedule.full_clean(exclude=["created_by"])
+    _check_overlap(schedule)
+
+
+def _set_deadlines(schedule: ReportSchedule, deadlines: dict[str, Any]) -> None:
+    for key, value in deadlines.items():
+        if key not in DEADLINE_FIELDS and key not in NEXT_DAY_FIELDS:
+            raise ValidationError({key: _("Unknown field.")})
+        setattr(schedule, key, bool(value) if key in NEXT_DAY_FIELDS else value)
 
 
 @transaction.atomic
@@ -112,9 +192,9 @@ def schedule_create(
     ends_on: dt.date | None = None,
     frequency: str = Frequency.DAILY,
     every_weeks: int = 1,
-    **deadlines: dt.time,
+    **deadlines: Any,
 ) -> ReportSchedule:
-    access.require(access.can_manage(by, root))
+    access.require(access.can_edit_schedules(by, root))
     schedule = ReportSchedule(
         root=root,
         name=name.strip(),
@@ -124,25 +204,88 @@ def schedule_create(
         every_weeks=every_weeks,
         created_by=by,
     )
-    for key, value in deadlines.items():
-        if key not in {f"deadline_{level}" for level in LEVEL_ORDER}:
-            raise ValidationError({key: _("Unknown field.")})
-        setattr(schedule, key, value)
-    _check_deadlines({f"deadline_{lv}": schedule.deadline(lv) for lv in LEVEL_ORDER})
-    if ends_on and ends_on < starts_on:
-        raise ValidationError({"ends_on": _("The end is before the start.")})
-    if frequency == Frequency.WEEKS and not 1 <= every_weeks <= 52:
-        raise ValidationError({"every_weeks": _("Between 1 and 52.")})
-    schedule.full_clean(exclude=["created_by"])
+    _set_deadlines(schedule, deadlines)
+    _schedule_clean(schedule)
     schedule.save()
-    today = timezone.localdate()
-    first = max(starts_on, today)
-    if first == today and timezone.localtime().time() >= schedule.deadline_department:
-        # Created after today's first deadline: start tomorrow rather than mark every
-        # unit missing at once.
-        first = _next_day(schedule, today) or first
-    _schedule_open(schedule, first)
+    first = _first_day_to_open(schedule)
+    if first is not None:
+        _schedule_open(schedule, first)
     return schedule
+
+
+@transaction.atomic
+def schedule_update(*, by: Person, schedule: ReportSchedule, **fields: Any) -> ReportSchedule:
+    """Change a schedule from its next reporting day on: the days already open keep
+    their rows, deadlines, reminders and timers (their instants are stored); the next
+    opening is planned again. The change is in the audit trail (audit/recorder.py)."""
+    schedule = ReportSchedule.objects.select_for_update().select_related("root").get(pk=schedule.pk)
+    access.require(access.can_edit_schedules(by, schedule.root))
+    if "root" in fields or "root_id" in fields:
+        raise ValidationError(
+            {"root": _("The units a schedule covers cannot change: end it and make a new one.")}
+        )
+    today = timezone.localdate()
+    for key, value in fields.items():
+        if key not in SCHEDULE_EDITABLE:
+            raise ValidationError({key: _("Unknown field.")})
+        if (
+            key == "starts_on"
+            and value != schedule.starts_on
+            and (schedule.starts_on <= today or value < today)
+        ):
+            raise ValidationError(
+                {
+                    "starts_on": _(
+                        "Only a schedule that has not started can move its start, "
+                        "and not into the past."
+                    )
+                }
+            )
+        if key == "ends_on" and value is not None and value < today and value != schedule.ends_on:
+            raise ValidationError({"ends_on": _("The end cannot be in the past.")})
+        if key == "name":
+            value = str(value).strip()
+        if key in NEXT_DAY_FIELDS:
+            value = bool(value)
+        setattr(schedule, key, value)
+    _schedule_clean(schedule)
+    schedule.save()
+    _replan_openings(schedule)
+    return schedule
+
+
+def _opened(schedule: ReportSchedule, day: dt.date) -> bool:
+    return (
+        Timer.objects.filter(key=_open_key(schedule, day), fired_at__isnull=False).exists()
+        or ReportStatus.objects.filter(schedule=schedule, date=day).exists()
+    )
+
+
+def _first_day_to_open(schedule: ReportSchedule) -> dt.date | None:
+    """The first reporting day not opened yet, from today or the schedule's start. A
+    day whose first deadline has already passed is not started (every unit would be
+    missing at once): the next one is."""
+    today = timezone.localdate()
+    day = max(schedule.starts_on, today)
+    if day == today and _opened(schedule, today):
+        day = today + dt.timedelta(days=1)
+    if not reports_on(schedule, day):
+        return _next_day(schedule, day)
+    if day == today and timezone.now() >= min(
+        due_at(schedule, level, day) for level in LEVEL_ORDER
+    ):
+        return _next_day(schedule, day) or day
+    return day
+
+
+def _replan_openings(schedule: ReportSchedule) -> None:
+    """The openings not fired yet go; the first day to open is planned again."""
+    Timer.objects.filter(
+        kind="reports.open", key__startswith=f"reports:{schedule.pk}:", fired_at__isnull=True
+    ).delete()
+    first = _first_day_to_open(schedule)
+    if first is not None:
+        _schedule_open(schedule, first)
 
 
 def _next_day(schedule: ReportSchedule, day: dt.date) -> dt.date | None:
@@ -155,6 +298,10 @@ def _next_day(schedule: ReportSchedule, day: dt.date) -> dt.date | None:
     return None
 
 
+def _open_key(schedule: ReportSchedule, day: dt.date) -> str:
+    return f"reports:{schedule.pk}:{day}:open"
+
+
 def _schedule_open(schedule: ReportSchedule, day: dt.date) -> None:
     if not reports_on(schedule, day):
         nxt = _next_day(schedule, day)
@@ -163,7 +310,7 @@ def _schedule_open(schedule: ReportSchedule, day: dt.date) -> None:
         day = nxt
     timer_schedule(
         kind="reports.open",
-        key=f"reports:{schedule.pk}:{day}:open",
+        key=_open_key(schedule, day),
         due_at=timezone.make_aware(dt.datetime.combine(day, dt.time(0, 0))),
         payload={"schedule": schedule.pk, "day": day.isoformat()},
     )
@@ -172,22 +319,56 @@ def _schedule_open(schedule: ReportSchedule, day: dt.date) -> None:
 # --- A reporting day ------------------------------------------------------------------
 
 
-def _units_of(schedule: ReportSchedule) -> Any:
-    return Unit.objects.filter(access.subtree(schedule.root.path), archived_at__isnull=True)
+def _units_of(schedule: ReportSchedule, day: dt.date) -> Any:
+    """The units that report under `schedule` on `day`: its subtree but the subtrees of
+    nearer schedules whose period holds the day (the rule above)."""
+    root = schedule.root
+    units = Unit.objects.filter(access.subtree(root.path), archived_at__isnull=True)
+    nearer = (
+        ReportSchedule.objects.filter(_in_period_q(day), access.subtree(root.path, "root__path"))
+        .exclude(pk=schedule.pk)
+        .select_related("root")
+    )
+    for other in nearer:
+        if other.root.path == root.path:
+            if other.pk < schedule.pk:
+                return Unit.objects.none()  # the older of two at one root decides
+            continue
+        units = units.exclude(access.subtree(other.root.path))
+    return units
+
+
+def _day_dues(schedule: ReportSchedule, day: dt.date) -> dict[str, dt.datetime]:
+    """Each level's deadline on the day: the rows' own if the day is open already (an
+    edit of the schedule since does not move them), else the schedule's."""
+    dues = {level: due_at(schedule, level, day) for level in LEVEL_ORDER}
+    dues.update(
+        ReportStatus.objects.filter(schedule=schedule, date=day)
+        .values_list("level", "due_at")
+        .distinct()
+    )
+    return dues
 
 
 @transaction.atomic
 def day_open(*, schedule: ReportSchedule, day: dt.date) -> int:
     """Make the day's status rows (one per unit), its deadlines and reminders, and the
     next reporting day's opening. Safe to run twice."""
+    if not reports_on(schedule, day):
+        # The schedule changed since this opening was planned (its days, its end).
+        nxt = _next_day(schedule, day)
+        if nxt is not None:
+            _schedule_open(schedule, nxt)
+        return 0
     # The counters are recounted below: no submission may change them meanwhile. Each
     # writes them only while holding the audit chain's lock, so hold it (on PostgreSQL;
     # SQLite serializes writers anyway). A late worker opens the day while schools report.
     chain_lock()
     exempt = set(ReportExemption.objects.filter(date=day).values_list("unit_id", flat=True))
+    dues = _day_dues(schedule, day)
     rows = []
     levels = set()
-    for unit in _units_of(schedule).only("pk", "path", "kind"):
+    for unit in _units_of(schedule, day).only("pk", "path", "kind"):
         level = LEVEL_OF_KIND[unit.kind]
         levels.add(level)
         rows.append(
@@ -198,13 +379,13 @@ def day_open(*, schedule: ReportSchedule, day: dt.date) -> int:
                 schedule=schedule,
                 level=level,
                 status=Status.EXEMPT if unit.pk in exempt else Status.NOT_DUE,
-                due_at=due_at(schedule, level, day),
+                due_at=dues[level],
             )
         )
     ReportStatus.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
     rollup_recompute(day=day, root=schedule.root)
     for level in levels:
-        due = due_at(schedule, level, day)
+        due = dues[level]
         timer_schedule(
             kind="reports.due",
             key=f"reports:{schedule.pk}:{day}:due:{level}",
@@ -229,6 +410,13 @@ def _pending(schedule: ReportSchedule, day: dt.date, level: str) -> Any:
     )
 
 
+def due_text(due: dt.datetime, day: dt.date) -> str:
+    """A deadline as people read it: the time, with its date when it is not the
+    reporting day's (a deadline after midnight)."""
+    local = timezone.localtime(due)
+    return local.strftime("%H:%M" if local.date() == day else "%Y-%m-%d %H:%M")
+
+
 def _reporters(unit: Unit) -> list[Person]:
     people = {p.pk: p for p in office_people(unit)}
     if unit.head:
@@ -244,17 +432,21 @@ def _reporters(unit: Unit) -> list[Person]:
 def level_remind(*, schedule: ReportSchedule, day: dt.date, level: str) -> int:
     """Before the deadline: remind the units that have not reported. A reminder that
     fires after its deadline (the worker was down) is not sent: the deadline's own
-    "missing" notice says it better."""
-    if timezone.now() >= due_at(schedule, level, day):
+    "missing" notice says it better. The deadline is the rows' (stored when the day
+    opened), not the schedule's, which an edit may have changed since."""
+    rows = list(_pending(schedule, day, level).values_list("unit_id", "due_at"))
+    if not rows:
         return 0
-    units = Unit.objects.filter(
-        pk__in=_pending(schedule, day, level).values("unit_id")
-    ).select_related("head", "office_contact")
+    due = min(d for _pk, d in rows)
+    if timezone.now() >= due:
+        return 0
+    units = Unit.objects.filter(pk__in=[pk for pk, _d in rows]).select_related(
+        "head", "office_contact"
+    )
     for unit in units:
         notification_create(
             event="report_reminder",
-            title=_("Daily report due at %(time)s")
-            % {"time": schedule.deadline(level).strftime("%H:%M")},
+            title=_("Daily report due at %(time)s") % {"time": due_text(due, day)},
             body=_("%(unit)s has not yet reported for %(day)s. A zero report takes one tap.")
             % {"unit": unit.name, "day": day.isoformat()},
             unit=unit,
@@ -283,7 +475,7 @@ def level_due(*, schedule: ReportSchedule, day: dt.date, level: str) -> int:
     moves: Counter[str] = Counter()
     for row in pending:
         moves.update(_ancestor_paths(row.path))
-    rollup_move(day=day, old=Status.NOT_DUE, new=Status.MISSING, counts=moves)
+    rollup_move(day=day, level=level, old=Status.NOT_DUE, new=Status.MISSING, counts=moves)
     by_parent: dict[str, list[Unit]] = defaultdict(list)
     for row in pending:
         by_parent[row.unit.path[: -Unit.steplen]].append(row.unit)
@@ -313,9 +505,6 @@ def level_due(*, schedule: ReportSchedule, day: dt.date, level: str) -> int:
     return len(pending)
 
 
-# --- Submitting -----------------------------------------------------------------------------
-
-
 def _children_rollup(unit: Unit, day: dt.date) -> dict[str, int]:
     rows = (
         ReportStatus.objects.filter(access.subtree(unit.path, "path"), date=day)
@@ -337,7 +526,14 @@ def _open_row(*, unit: Unit, day: dt.date, schedule: ReportSchedule) -> ReportSt
             "path": unit.path,
             "schedule": schedule,
             "level": level,
-            "due_at": due_at(schedule, level, day),
+            # The day's deadline for the level as its other rows have it, if it is open
+            # already (an edit of the schedule applies from the next day on).
+            "due_at": lambda: (
+                ReportStatus.objects.filter(schedule=schedule, date=day, level=level)
+                .values_list("due_at", flat=True)
+                .first()
+                or due_at(schedule, level, day)
+            ),
             # An exemption set before the day opened still holds.
             "status": lambda: (
                 Status.EXEMPT
@@ -347,7 +543,7 @@ def _open_row(*, unit: Unit, day: dt.date, schedule: ReportSchedule) -> ReportSt
         },
     )
     if created:
-        rollup_add(path=unit.path, day=day, status=status_row.status)
+        rollup_add(path=unit.path, day=day, level=status_row.level, status=status_row.status)
     return status_row
 
 
@@ -495,7 +691,13 @@ def _report_record(report: DailyReport, status_row: ReportStatus) -> None:
     ReportStatus.objects.filter(pk=status_row.pk).update(
         status=status, submitted_at=status_at, report=report
     )
-    rollup_shift(path=report.unit.path, day=report.date, old=status_row.status, new=status)
+    rollup_shift(
+        path=report.unit.path,
+        day=report.date,
+        level=status_row.level,
+        old=status_row.status,
+        new=status,
+    )
 
 
 def report_items_clean(items: list[dict[str, Any]], *, zero: bool) -> list[dict[str, Any]]:
@@ -564,7 +766,7 @@ def _reason_clean(reason: str) -> str:
 
 @transaction.atomic
 def exemption_set(*, by: Person, unit: Unit, day: dt.date, reason: str) -> ReportExemption:
-    access.require(access.can_manage(by, unit))
+    access.require(access.can_exempt(by, unit))
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason (holiday, closure…).")})
     # The day's row first, locked: a submission locks it before the audit chain, and
@@ -575,14 +777,14 @@ def exemption_set(*, by: Person, unit: Unit, day: dt.date, reason: str) -> Repor
     )
     if row is not None and row.status in (Status.NOT_DUE, Status.MISSING):
         ReportStatus.objects.filter(pk=row.pk).update(status=Status.EXEMPT)
-        rollup_shift(path=unit.path, day=day, old=row.status, new=Status.EXEMPT)
+        rollup_shift(path=unit.path, day=day, level=row.level, old=row.status, new=Status.EXEMPT)
     return exemption
 
 
 @transaction.atomic
 def report_chase(*, by: Person, unit: Unit, day: dt.date) -> int:
     """One tap: remind every unit under `unit` that has not reported for the day."""
-    access.require(access.can_manage(by, unit))
+    access.require(access.can_chase(by, unit))
     rows = (
         ReportStatus.objects.filter(
             access.subtree(unit.path, "path"), date=day, status__in=[Status.NOT_DUE, Status.MISSING]
@@ -609,6 +811,11 @@ def report_chase(*, by: Person, unit: Unit, day: dt.date) -> int:
 
 
 # --- Roll-ups ---------------------------------------------------------------------------------
+#
+# Counters per (unit down to ROLLUP_DEPTH, day, level): the statuses of the units of one
+# level in the unit's subtree. A bureau's schools are counted apart from its groups' and
+# its own compiled reports, so "40 schools, 3 missing" never counts the groups as schools.
+# Every writer moves the counts of one level (the status row's), top-down by path.
 
 
 def _ancestor_paths(path: str) -> list[str]:
@@ -616,18 +823,22 @@ def _ancestor_paths(path: str) -> list[str]:
     return [path[: Unit.steplen * d] for d in range(1, depth + 1)]
 
 
-def rollup_shift(*, path: str, day: dt.date, old: str, new: str) -> None:
+def rollup_shift(*, path: str, day: dt.date, level: str, old: str, new: str) -> None:
     """One unit changed status: move one count in each ancestor's counters."""
-    rollup_move(day=day, old=old, new=new, counts=dict.fromkeys(_ancestor_paths(path), 1))
+    rollup_move(
+        day=day, level=level, old=old, new=new, counts=dict.fromkeys(_ancestor_paths(path), 1)
+    )
 
 
-def rollup_move(*, day: dt.date, old: str | None, new: str, counts: dict[str, int]) -> None:
-    """Move counts[path] from `old` to `new` in the counters of the unit at each path
-    (old None: rows new to the counters, only added to `new`).
+def rollup_move(
+    *, day: dt.date, level: str, old: str | None, new: str, counts: dict[str, int]
+) -> None:
+    """Move counts[path] from `old` to `new` in the `level` counters of the unit at each
+    path (old None: rows new to the counters, only added to `new`).
 
     Increments, not a recount: they add up with those of submissions running at the
-    same moment. One UPDATE a unit, top-down in path order, as every writer does:
-    two transactions that lock counter rows in the same order never deadlock."""
+    same moment. One UPDATE a unit, top-down in path order: two transactions that lock
+    counter rows in the same order never deadlock."""
     if old == new:
         return
     if (old is not None and old not in STATUS_FIELDS) or new not in STATUS_FIELDS:
@@ -636,42 +847,52 @@ def rollup_move(*, day: dt.date, old: str | None, new: str, counts: dict[str, in
     take = f"{old} = {old} - %s, " if old else ""
     sql = (
         f"UPDATE reports_reportrollup SET {take}{new} = {new} + %s "  # noqa: S608
-        "WHERE date = %s AND unit_id = (SELECT id FROM orgs_unit WHERE path = %s)"
+        "WHERE date = %s AND level = %s "
+        "AND unit_id = (SELECT id FROM orgs_unit WHERE path = %s)"
     )
     day_value = connection.ops.adapt_datefield_value(day)
     with connection.cursor() as cursor:
         for path in sorted(counts):
             amounts = [counts[path]] * (2 if old else 1)
-            cursor.execute(sql, [*amounts, day_value, path])
+            cursor.execute(sql, [*amounts, day_value, level, path])
 
 
-def rollup_add(*, path: str, day: dt.date, status: str) -> None:
-    """A new status row: count it in each ancestor's counters, making rows that are
-    not there yet."""
+def rollup_add(*, path: str, day: dt.date, level: str, status: str) -> None:
+    """A new status row: count it in each ancestor's counters of its level, making rows
+    that are not there yet."""
     ids = list(Unit.objects.filter(path__in=_ancestor_paths(path)).values_list("pk", flat=True))
     ReportRollup.objects.bulk_create(
-        [ReportRollup(unit_id=pk, date=day) for pk in ids], ignore_conflicts=True
+        [ReportRollup(unit_id=pk, date=day, level=level) for pk in ids], ignore_conflicts=True
     )
-    rollup_move(day=day, old=None, new=status, counts=dict.fromkeys(_ancestor_paths(path), 1))
+    rollup_move(
+        day=day, level=level, old=None, new=status, counts=dict.fromkeys(_ancestor_paths(path), 1)
+    )
 
 
 def rollup_recompute(*, day: dt.date, root: Unit) -> None:
     """Counters of every unit down to ROLLUP_DEPTH that covers `root`'s subtree, from
-    the status rows: one grouped query a depth."""
+    the status rows, per level."""
     top = root.path[: Unit.steplen]
-    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    counts: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     rows = ReportStatus.objects.filter(access.subtree(top, "path"), date=day).values_list(
-        "path", "status"
+        "path", "level", "status"
     )
-    for path, status in rows.iterator(chunk_size=5000):
+    for path, level, status in rows.iterator(chunk_size=5000):
         for prefix in _ancestor_paths(path):
-            counts[prefix][status] += 1
-    units = dict(Unit.objects.filter(path__in=list(counts)).values_list("path", "pk"))
+            counts[prefix, level][status] += 1
+    units = dict(
+        Unit.objects.filter(path__in={p for p, _level in counts}).values_list("path", "pk")
+    )
     ReportRollup.objects.filter(date=day, unit_id__in=units.values()).delete()
     ReportRollup.objects.bulk_create(
         [
-            ReportRollup(unit_id=units[path], date=day, **{s: c.get(s, 0) for s in STATUS_FIELDS})
-            for path, c in counts.items()
+            ReportRollup(
+                unit_id=units[path],
+                date=day,
+                level=level,
+                **{s: c.get(s, 0) for s in STATUS_FIELDS},
+            )
+            for (path, level), c in counts.items()
             if path in units
         ],
         batch_size=2000,

@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from safecampus.lib import xlsx
 from safecampus.orgs import access
 from safecampus.orgs.forms import apply_errors
-from safecampus.orgs.models import Membership, Unit, UnitKind
+from safecampus.orgs.models import Unit, UnitKind
 
 from . import selectors, services
 from .forms import (
@@ -29,10 +29,11 @@ from .forms import (
     ItemFormSet,
     PeriodForm,
     ReportForm,
+    ScheduleEditForm,
     ScheduleForm,
     items_of,
 )
-from .models import DailyReport, ReportExemption, ReportSchedule, ReportStatus, Status
+from .models import DailyReport, Level, ReportExemption, ReportSchedule, ReportStatus, Status
 
 # Columns of the status table, in the order a reader scans them.
 STATUS_ORDER = [Status.ON_TIME, Status.LATE, Status.MISSING, Status.EXEMPT, Status.NOT_DUE]
@@ -91,17 +92,7 @@ class UnitToday:
 
 def _my_units(user: Any) -> list[Unit]:
     """Units the user reports for: where they hold a reporting role."""
-    units = (
-        Unit.objects.filter(
-            pk__in=Membership.objects.filter(person=user, role__in=services.REPORTER_ROLES).values(
-                "unit_id"
-            ),
-            archived_at__isnull=True,
-        )
-        .order_by("path")
-        .distinct()
-    )
-    return list(units)
+    return list(access.reporting_units(user).order_by("path"))
 
 
 def _today_rows(user: Any, units: list[Unit], day: dt.date) -> list[UnitToday]:
@@ -205,6 +196,7 @@ def status(request: HttpRequest) -> HttpResponse:
     form = DayForm(request.GET)
     day = (form.is_valid() and form.cleaned_data["date"]) or timezone.localdate()
     top, children = selectors.day_counts(request.user, unit, day)
+    by_level = top.by_level
     parent = (
         Unit.objects.filter(path=unit.path[: -Unit.steplen]).first() if unit.depth > 1 else None
     )
@@ -219,7 +211,23 @@ def status(request: HttpRequest) -> HttpResponse:
             "children": [_count_row(c) for c in children],
             "headers": [s.label for s in STATUS_ORDER],
             "cards": [(s.value, s.label, top.counts.get(s, 0)) for s in STATUS_ORDER],
-            "can_chase": access.can_manage(request.user, unit),
+            # What the cards and the children's columns count: the units of one level.
+            "level_label": Level(top.level).label if top.level else "",
+            "level_total": top.total,
+            # Each level in the unit's subtree on its own row, the unit's own report
+            # included (the groups' and the bureau's compiled reports apart from the
+            # schools').
+            "levels": [
+                {
+                    "level": level,
+                    "label": Level(level).label,
+                    "total": sum(by_level[level].values()),
+                    "counts": [by_level[level].get(s, 0) for s in STATUS_ORDER],
+                }
+                for level in selectors.MAIN_LEVELS
+                if level in by_level
+            ],
+            "can_chase": access.can_chase(request.user, unit),
         },
     )
 
@@ -228,7 +236,7 @@ def status(request: HttpRequest) -> HttpResponse:
 @require_POST
 def chase(request: HttpRequest, pk: int) -> HttpResponse:
     unit = access.unit_or_404(request.user, pk)
-    access.require(access.can_manage(request.user, unit))
+    access.require(access.can_chase(request.user, unit))
     day = _day(request.POST.get("date"), timezone.localdate())
     count = services.report_chase(by=request.user, unit=unit, day=day)
     messages.success(request, _("Chased %(n)d units that have not reported.") % {"n": count})
@@ -346,11 +354,9 @@ def register(request: HttpRequest) -> HttpResponse:
 def _schedule_roots(user: Any) -> Any:
     """Units a schedule may cover: units the user manages, and the bureaus and groups
     under them."""
-    paths = access.manageable_paths(user)
+    paths = access.business_paths(user)
     top_kinds = [UnitKind.BUREAU, UnitKind.GROUP]
     qs = Unit.objects.filter(archived_at__isnull=True)
-    if paths is None:
-        return qs.filter(kind__in=top_kinds).order_by("path")
     if not paths:
         return qs.none()
     under = Q(pk__in=[])
@@ -373,20 +379,52 @@ def schedules(request: HttpRequest) -> HttpResponse:
             except ValidationError as exc:
                 apply_errors(form, exc)
             else:
-                messages.success(request, _("Schedule %(name)s added.") % {"name": schedule.name})
+                messages.success(request, _schedule_added(schedule))
                 return redirect("reports:schedules")
-    rows = (
-        ReportSchedule.objects.filter(access.visible_q(request.user, "root__path"))
-        .select_related("root")
-        .order_by("-starts_on", "pk")
+    return render(
+        request,
+        "reports/schedules.html",
+        {"schedules": selectors.schedules_visible(request.user), "form": form},
     )
-    return render(request, "reports/schedules.html", {"schedules": rows, "form": form})
+
+
+def _schedule_added(schedule: ReportSchedule) -> str:
+    message = _("Schedule %(name)s added.") % {"name": schedule.name}
+    above = selectors.schedule_takes_over_from(schedule)
+    if above:
+        message += " " + _(
+            "While both run, it decides for the units under %(unit)s instead of %(others)s "
+            "(the nearest schedule wins)."
+        ) % {"unit": schedule.root.name, "others": "、".join(f"“{s.name}”" for s in above)}
+    return message
+
+
+@login_required
+def schedule_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a schedule: from its next reporting day on (the days open keep theirs)."""
+    visible = ReportSchedule.objects.filter(access.visible_q(request.user, "root__path"))
+    schedule = get_object_or_404(visible.select_related("root"), pk=pk)
+    access.require(access.can_edit_schedules(request.user, schedule.root))
+    form = ScheduleEditForm(request.POST or None, instance=schedule)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.schedule_update(by=request.user, schedule=schedule, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Schedule %(name)s changed. The change applies from its next reporting day.")
+                % {"name": form.cleaned_data["name"]},
+            )
+            return redirect("reports:schedules")
+    return render(request, "reports/schedule_edit.html", {"schedule": schedule, "form": form})
 
 
 @login_required
 def exemptions(request: HttpRequest, pk: int) -> HttpResponse:
     unit = access.unit_or_404(request.user, pk)
-    access.require(access.can_manage(request.user, unit))
+    access.require(access.can_exempt(request.user, unit))
     form = ExemptionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -78,10 +78,21 @@ class ReportApiTest(BaseTestCase):
             .get(f"/api/v1/daily-reports/status?unit={self.bureau.pk}&date={DAY.isoformat()}")
             .json()
         )
-        self.assertEqual(status["unit"]["counts"], {"on_time": 1, "not_due": 4})
+        # The counts are the schools'; the groups' and the bureau's own reports apart.
+        self.assertEqual(status["unit"]["level"], "school")
+        self.assertEqual(status["unit"]["counts"], {"on_time": 1, "not_due": 1})
+        self.assertEqual(
+            status["unit"]["by_level"],
+            {
+                "school": {"on_time": 1, "not_due": 1},
+                "group": {"not_due": 2},
+                "bureau": {"not_due": 1},
+            },
+        )
         by_child = {c["unit"]: c for c in status["children"]}
-        self.assertEqual(by_child[self.group_1.pk]["counts"], {"on_time": 1, "not_due": 1})
-        self.assertEqual(by_child[self.group_2.pk]["counts"], {"not_due": 2})
+        self.assertEqual(by_child[self.group_1.pk]["counts"], {"on_time": 1})
+        self.assertEqual(by_child[self.group_1.pk]["status"], "not_due")
+        self.assertEqual(by_child[self.group_2.pk]["counts"], {"not_due": 1})
         hidden = self.api(self.duty_b).get(
             f"/api/v1/daily-reports/status?unit={self.school_a.pk}&date={DAY.isoformat()}"
         )
@@ -218,6 +229,11 @@ class ReportApiTest(BaseTestCase):
                 }
             ],
         )
+        schools = client.get(
+            f"/api/v1/daily-reports/trend?unit={self.bureau.pk}&level=school"
+            f"&start={DAY.isoformat()}&end={DAY.isoformat()}"
+        ).json()
+        self.assertEqual((schools[0]["on_time"], schools[0]["not_due"]), (1, 1))
         school = client.get(
             f"/api/v1/daily-reports/trend?unit={self.school_a.pk}"
             f"&start={DAY.isoformat()}&end={DAY.isoformat()}"

@@ -82,7 +82,8 @@ class TodayTest(ReportPagesTestCase):
         own = {c["unit"].pk: c["own"] for c in row.children}
         self.assertEqual(own, {self.group_1.pk: Status.NOT_DUE, self.group_2.pk: Status.NOT_DUE})
         counts = {c["unit"].pk: c["counts"] for c in row.children}
-        self.assertEqual(counts[self.group_1.pk], [1, 0, 0, 0, 1])  # on time, …, not due
+        # Its schools (on time, …, not due): the group's own report is its "own".
+        self.assertEqual(counts[self.group_1.pk], [1, 0, 0, 0, 0])
 
     def test_someone_without_a_reporting_role_is_refused(self):
         response = self.zero(self.teacher_a, self.school_a)
@@ -162,14 +163,27 @@ class StatusPageTest(ReportPagesTestCase):
             reverse("reports:status") + f"?unit={self.bureau.pk}&date={DAY}"
         )
         self.assertEqual(response.status_code, 200)
+        # The cards count the two schools, not the groups nor the bureau (issue 13 §15).
         cards = {value: n for value, _label, n in response.context["cards"]}
         self.assertEqual(
             cards,
-            {"on_time": 1, "late": 0, "missing": 0, "exempt": 1, "not_due": 3},
+            {"on_time": 1, "late": 0, "missing": 0, "exempt": 1, "not_due": 0},
         )
+        self.assertEqual(response.context["level_total"], 2)
+        # The groups and the bureau office: each level its own row.
+        levels = {r["level"]: (r["total"], r["counts"]) for r in response.context["levels"]}
+        self.assertEqual(
+            levels,
+            {
+                "school": (2, [1, 0, 0, 1, 0]),
+                "group": (2, [0, 0, 0, 0, 2]),
+                "bureau": (1, [0, 0, 0, 0, 1]),
+            },
+        )
+        self.assertContains(response, 'data-testid="level-row"', count=3)
         rows = {r["unit"].pk: r["counts"] for r in response.context["children"]}
-        self.assertEqual(rows[self.group_1.pk], [1, 0, 0, 0, 1])
-        self.assertEqual(rows[self.group_2.pk], [0, 0, 0, 1, 1])
+        self.assertEqual(rows[self.group_1.pk], [1, 0, 0, 0, 0])
+        self.assertEqual(rows[self.group_2.pk], [0, 0, 0, 1, 0])
         # Each child drills down.
         self.assertContains(response, f"?unit={self.group_1.pk}&amp;date={DAY}")
         self.assertContains(response, 'data-testid="chase"')
@@ -263,8 +277,9 @@ class CalendarRankingTest(ReportPagesTestCase):
             )
         self.assertEqual(response.status_code, 200)
         names = [r["unit__name"] for r in response.context["rows"]]
-        self.assertEqual(names[0], self.school_a.name)
-        self.assertEqual(names[-1], self.school_b.name)
+        # The schools first, ranked among themselves; then the groups' own reports.
+        self.assertEqual(names[:2], [self.school_a.name, self.school_b.name])
+        self.assertEqual(set(names[2:]), {self.group_1.name, self.group_2.name})
         self.assertContains(response, "100%")
 
     def test_ranking_refuses_a_backwards_period(self):
@@ -335,7 +350,10 @@ class SchedulesAndExemptionsTest(ReportPagesTestCase):
         page = client.get(reverse("reports:schedules"))
         self.assertContains(page, "冬季安全日报")
         self.assertContains(page, 'value="13:30"')  # the default deadlines
-        response = client.post(reverse("reports:schedules"), self.schedule_data())
+        # For a group: it takes over from the bureau's schedule for the group's units.
+        response = client.post(
+            reverse("reports:schedules"), self.schedule_data(root=self.group_1.pk)
+        )
         self.assertEqual(response.status_code, 302)
         schedule = ReportSchedule.objects.get(name="期末安全日报")
         self.assertEqual(schedule.frequency, "workdays")

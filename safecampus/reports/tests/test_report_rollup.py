@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 
 from safecampus.orgs.models import Unit, UnitKind
-from safecampus.reports import services
+from safecampus.reports import selectors, services
 from safecampus.reports.models import (
     ROLLUP_DEPTH,
     Level,
@@ -60,32 +60,49 @@ class RollupCase(ReportCase):
                 pass
 
     def counters(self, day: dt.date) -> dict[str, dict[str, int]]:
-        """The stored counters by unit name, leaving out all-zero rows."""
+        """The stored counters by unit name, all levels added up, leaving out all-zero
+        rows."""
+        out: dict[str, dict[str, int]] = {}
+        for (name, _level), counts in self.counters_by_level(day).items():
+            total = out.setdefault(name, dict.fromkeys(STATUSES, 0))
+            for s, n in counts.items():
+                total[s] += n
+        return out
+
+    def counters_by_level(self, day: dt.date) -> dict[tuple[str, str], dict[str, int]]:
+        """The stored counters by (unit name, level), leaving out all-zero rows."""
         out = {}
         for row in ReportRollup.objects.filter(date=day).select_related("unit"):
             counts = {s: getattr(row, s) for s in STATUSES}
             if any(counts.values()):
-                out[row.unit.name] = counts
+                out[row.unit.name, row.level] = counts
         return out
 
-    def recount(self, day: dt.date) -> dict[str, dict[str, int]]:
-        """The same counters, recounted here from the status rows."""
-        rows = list(ReportStatus.objects.filter(date=day).values_list("path", "status"))
+    def recount(self, day: dt.date) -> dict[tuple[str, str], dict[str, int]]:
+        """The same counters, recounted here from the status rows, per level."""
+        rows = list(ReportStatus.objects.filter(date=day).values_list("path", "level", "status"))
         out = {}
         for unit in self.units:
             if unit.depth > ROLLUP_DEPTH:
                 continue
-            counts = Counter(status for path, status in rows if path.startswith(unit.path))
-            if counts:
-                out[unit.name] = {s: counts.get(s, 0) for s in STATUSES}
+            for level in Level.values:
+                counts = Counter(
+                    status
+                    for path, lv, status in rows
+                    if path.startswith(unit.path) and lv == level
+                )
+                if counts:
+                    out[unit.name, level] = {s: counts.get(s, 0) for s in STATUSES}
         return out
 
     def assert_rollups_consistent(self, *days: dt.date) -> None:
         for day in days:
-            incremental = self.counters(day)
+            incremental = self.counters_by_level(day)
             self.assertEqual(incremental, self.recount(day), f"incremental counters of {day}")
             services.rollup_recompute(day=day, root=self.bureau)
-            self.assertEqual(self.counters(day), incremental, f"recomputed counters of {day}")
+            self.assertEqual(
+                self.counters_by_level(day), incremental, f"recomputed counters of {day}"
+            )
 
 
 class RollupTests(RollupCase):
@@ -153,6 +170,42 @@ class RollupTests(RollupCase):
         )
         self.assert_rollups_consistent(DAY)
         self.assertEqual(sched.pk, ReportStatus.objects.filter(date=DAY).first().schedule_id)
+
+    def test_each_level_is_counted_apart(self):
+        """Issue 13 §15: the bureau's schools are three, not eight units."""
+        self.schedule(when=at(YESTERDAY, 18))
+        self.tick(at(DAY, 0))
+        self.submit(at(DAY, 9), self.school_a)
+        self.submit(at(DAY, 9), self.group_1)
+        self.tick(at(DAY, 13, 30))  # school B and the kindergarten missing
+        by_level = self.counters_by_level(DAY)
+        zero = dict.fromkeys(STATUSES, 0)
+        self.assertEqual(
+            {level: c for (name, level), c in by_level.items() if name == self.bureau.name},
+            {
+                Level.SCHOOL: {**zero, "on_time": 1, "missing": 2},
+                Level.GROUP: {**zero, "on_time": 1, "not_due": 1},
+                Level.BUREAU: {**zero, "not_due": 1},
+                Level.DEPARTMENT: {**zero, "missing": 2},
+            },
+        )
+        top, children = selectors.day_counts(self.officer, self.bureau, DAY)
+        self.assertEqual(
+            (top.level, top.counts, top.total), ("school", {"on_time": 1, "missing": 2}, 3)
+        )
+        self.assertEqual(
+            {c.unit.name: c.counts for c in children},
+            {self.group_1.name: {"on_time": 1}, self.group_2.name: {"missing": 2}},
+        )
+        # Below the counters' depth (a school and its departments), the same from the rows.
+        top, children = selectors.day_counts(self.officer, self.school_a, DAY)
+        self.assertEqual(
+            (top.own, top.level, top.counts), ("on_time", "department", {"missing": 2})
+        )
+        self.assertEqual(
+            {c.unit.name: c.counts for c in children}, {self.dept_1.name: {"missing": 2}}
+        )
+        self.assert_rollups_consistent(DAY)
 
     def test_a_report_for_a_day_never_opened_is_counted(self):
         # The schedule started last week but was entered today: past days have no rows.
