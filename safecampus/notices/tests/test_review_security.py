@@ -2,7 +2,7 @@
 
 import json
 
-from safecampus.notices.models import NoticeReceipt
+from safecampus.notices.models import Notice, NoticeReceipt
 from safecampus.notices.tests.base import NoticeTestCase
 from safecampus.orgs.services import token_issue
 
@@ -31,23 +31,43 @@ class NoticeOddInputTest(NoticeTestCase):
             f"/notices/templates/{huge}/edit/",
         ):
             self.assertEqual(client.get(path).status_code, 404, path)
-        self.assertEqual(client.get(f"/notices/new/?template={huge}").status_code, 200)
-        self.assertEqual(client.get(f"/notices/new/?unit={huge}").status_code, 200)
 
-    def test_api_naive_deadline_or_wrong_types_are_refused_not_500(self):
+    def test_huge_ids_to_prefill_a_new_notice_are_ignored(self):
+        # ?template= and ?unit= only prefill the form: an id that is no template (or
+        # none of the sender's units) opens the blank form for the first unit.
+        client = self.client_for(self.officer)
+        huge = "99999999999999999999999"
+        for query in (f"template={huge}", f"unit={huge}", "template=x", "unit=-1"):
+            response = client.get(f"/notices/new/?{query}")
+            self.assertEqual(response.status_code, 200, query)
+            initial = response.context["form"].initial
+            self.assertEqual(initial, {"unit": self.bureau.pk, "urgency": "routine"}, query)
+
+    def test_api_naive_deadline_is_read_as_local_time(self):
+        officer = self.api(self.officer)
+        body = {"unit_id": self.bureau.pk, "title": "汛期", "body": "请防汛。"}
+        body |= {"requires_ack": True, "ack_deadline": "2099-01-01T10:00:00"}
+        response = officer.post("/api/v1/notices", json.dumps(body), "application/json")
+        self.assertEqual(response.status_code, 201, response.content)
+        self.assertEqual(response.json()["ack_deadline"], "2099-01-01T02:00:00Z")  # 10:00 +08
+
+    def test_api_wrong_types_are_refused_not_500(self):
         officer = self.api(self.officer)
         base = {"unit_id": self.bureau.pk, "title": "汛期", "body": "请防汛。"}
-        for extra in (
-            {"requires_ack": True, "ack_deadline": "2099-01-01T10:00:00"},
-            {"recipient_kinds": "school"},
-            {"urgency": None},
-            {"unit_id": 99999999999999999999999},
-            {"title": "   "},
+        for extra, status, field in (
+            ({"recipient_kinds": "school"}, 422, "recipient_kinds"),
+            ({"urgency": None}, 422, "urgency"),
+            ({"ack_deadline": 4102444800}, 422, "ack_deadline"),
+            ({"unit_id": 99999999999999999999999}, 404, None),
+            ({"title": "   "}, 422, "title"),
         ):
             response = officer.post(
                 "/api/v1/notices", json.dumps(base | extra), content_type="application/json"
             )
-            self.assertIn(response.status_code, (201, 404, 422), (extra, response.content))
+            self.assertEqual(response.status_code, status, (extra, response.content))
+            fields = [e["field"] for e in response.json()["errors"]]
+            self.assertEqual(fields, [field] if field else [], extra)
+        self.assertFalse(Notice.objects.exists())
 
     def test_api_ack_for_a_unit_outside_mine_is_404(self):
         notice = self.send(requires_ack=True)
