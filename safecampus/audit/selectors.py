@@ -55,6 +55,7 @@ KEY_LABELS = {
     "read": gettext_lazy("read"),
     "chased": gettext_lazy("chased"),
     "username": gettext_lazy("username"),
+    "cosigned_by": gettext_lazy("co-signed by"),
     "ok": gettext_lazy("intact"),
     "checked": gettext_lazy("entries checked"),
     "broken_seq": gettext_lazy("broken at entry"),
