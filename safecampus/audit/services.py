@@ -348,7 +348,12 @@ def heads_parse(text: str) -> list[RecordedHead]:
             if _HEX_RUN.search(line):
                 bad.append(number)
             continue
-        seq = int(match.group(1)[:18])
+        if len(match.group(1)) > 18:  # no such entry: a number copied wrong
+            bad.append(number)
+            continue
+        seq = int(match.group(1))
+        if seq == 0:  # the head of an empty trail: nothing to hold it to
+            continue
         heads.append(
             RecordedHead(
                 seq=seq,

@@ -174,3 +174,6 @@ class HeadsParseTest(BaseTestCase):
             heads_parse("Head:\nabcdef0123456789")
         self.assertIn("Line 2", str(caught.exception))
         self.assertEqual(heads_parse("5 abc"), [])  # too short for a hash: text
+        self.assertEqual(heads_parse(f"0 {'0' * 64}"), [])  # an empty trail's head
+        with self.assertRaises(ValidationError):
+            heads_parse(f"{'9' * 19} {'ab' * 32}")
