@@ -1,8 +1,9 @@
 """Types the API's schemas share, stricter than pydantic's lax defaults.
 
-Pydantic reads a number as a date or a time (seconds since 1970): `?date_to=0` would
-be 1 January 1970 and answer 200. A date in the API is written YYYY-MM-DD and nothing
-else; a date and time is an ISO 8601 text, never a number.
+Pydantic reads a number, or a text of digits, as a date or a time (seconds since 1970):
+`?date_to=0` would be 1 January 1970 and answer 200. A date in the API is written
+YYYY-MM-DD and nothing else; a date and time is an ISO 8601 text with its time
+(YYYY-MM-DDTHH:MM, then seconds and a time zone if wanted), never a number.
 """
 
 import datetime as dt
@@ -13,6 +14,7 @@ from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ISO_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}")
 
 
 def _day(value: Any) -> Any:
@@ -24,8 +26,10 @@ def _day(value: Any) -> Any:
 
 
 def _instant(value: Any) -> Any:
-    if isinstance(value, dt.datetime | str):
+    if isinstance(value, dt.datetime):
         return value
+    if isinstance(value, str) and _ISO_DATETIME.match(value):
+        return value  # pydantic parses the rest: seconds, fraction, time zone
     raise PydanticCustomError("datetime_parsing", "Input should be an ISO 8601 date and time")
 
 
@@ -33,4 +37,4 @@ Day = Annotated[dt.date, BeforeValidator(_day)]
 """A date: the text YYYY-MM-DD (in a query, a body) or a date."""
 
 Instant = Annotated[dt.datetime, BeforeValidator(_instant)]
-"""A date and time: an ISO 8601 text or a datetime, never a number."""
+"""A date and time: an ISO 8601 text with at least hours and minutes, or a datetime."""

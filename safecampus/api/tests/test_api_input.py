@@ -190,9 +190,15 @@ class EveryEndpointRefusesOddInputTest(ApiWalkTestCase):
     def test_a_number_is_not_a_date_in_a_body_either(self) -> None:
         report = {"unit": self.school_a.pk, "date": 0, "zero": True}
         self.assertApiError(self.officer_api.post("/daily-reports", report), 422, "date")
+        for date in ("2026-01-01T00:00", "20260101", "0"):
+            report["date"] = date
+            self.assertApiError(self.officer_api.post("/daily-reports", report), 422, "date")
         notice = {"unit_id": self.bureau.pk, "title": "汛期", "body": "请防汛。"}
-        notice |= {"requires_ack": True, "ack_deadline": 4102444800}
-        self.assertApiError(self.officer_api.post("/notices", notice), 422, "ack_deadline")
+        for deadline in (4102444800, "4102444800", "2099-01-01", True):
+            notice |= {"requires_ack": True, "ack_deadline": deadline}
+            response = self.officer_api.post("/notices", notice)
+            body = self.assertApiError(response, 422, "ack_deadline")
+            self.assertIn("YYYY-MM-DDTHH:MM", body["errors"][0]["reason"])
 
 
 class ErrorsFromOutsideTheEndpointsTest(ApiWalkTestCase):
@@ -201,6 +207,13 @@ class ErrorsFromOutsideTheEndpointsTest(ApiWalkTestCase):
         response = self.officer_api.patch(f"/units/{self.school_a.pk}", big)
         body = self.assertApiError(response, 413, "body")
         self.assertIn("at most 10 MB", body["detail"])
+
+    def test_a_request_django_cannot_read_is_400(self) -> None:
+        fields = "&".join(f"f{i}=1" for i in range(1100))  # DATA_UPLOAD_MAX_NUMBER_FIELDS
+        response = self.officer_api.client.get(
+            f"{API}/units?{fields}", headers=self.officer_api.headers
+        )
+        self.assertApiError(response, 400)
 
     def test_an_address_the_api_does_not_have_is_404(self) -> None:
         client = Client(HTTP_ACCEPT_LANGUAGE="en")
