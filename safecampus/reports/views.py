@@ -84,6 +84,8 @@ class UnitToday:
     status: ReportStatus | None
     versions: list[DailyReport] = field(default_factory=list)
     children: list[dict[str, Any]] = field(default_factory=list)
+    day: dt.date | None = None  # the day it reports for (yesterday's evening report)
+    due_text: str = ""
 
     @property
     def latest(self) -> DailyReport | None:
@@ -96,18 +98,31 @@ def _my_units(user: Any) -> list[Unit]:
 
 
 def _today_rows(user: Any, units: list[Unit], day: dt.date) -> list[UnitToday]:
+    """Each unit's reporting day: today, or yesterday while yesterday's deadline (after
+    midnight: an evening report) has not passed and it has not reported."""
+    yesterday = day - dt.timedelta(days=1)
     statuses = {s.unit_id: s for s in ReportStatus.objects.filter(unit__in=units, date=day)}
-    versions: dict[int, list[DailyReport]] = {}
-    for report in DailyReport.objects.filter(unit__in=units, date=day).select_related(
-        "submitted_by"
-    ):
-        versions.setdefault(report.unit_id, []).append(report)
+    statuses.update(
+        (s.unit_id, s)
+        for s in ReportStatus.objects.filter(
+            unit__in=units, date=yesterday, status=Status.NOT_DUE, due_at__gt=timezone.now()
+        )
+    )
+    versions: dict[tuple[int, dt.date], list[DailyReport]] = {}
+    for report in DailyReport.objects.filter(
+        unit__in=units, date__in=[yesterday, day]
+    ).select_related("submitted_by"):
+        versions.setdefault((report.unit_id, report.date), []).append(report)
     rows = []
     for unit in units:
-        row = UnitToday(unit, statuses.get(unit.pk), versions.get(unit.pk, []))
+        status = statuses.get(unit.pk)
+        unit_day = status.date if status else day
+        row = UnitToday(unit, status, versions.get((unit.pk, unit_day), []), day=unit_day)
+        if status is not None:
+            row.due_text = services.due_text(status.due_at, unit_day)
         if unit.numchild:
             # Which units below have reported, before this one reports.
-            row.children = [_count_row(c) for c in selectors.day_counts(user, unit, day)[1]]
+            row.children = [_count_row(c) for c in selectors.day_counts(user, unit, unit_day)[1]]
         rows.append(row)
     return rows
 

@@ -459,3 +459,23 @@ class AfterMidnightTests(DeadlineCase):
         )
         self.assertFalse(Timer.objects.filter(key=f"reports:{late.pk}:{WEDNESDAY}:open").exists())
         self.assertTrue(Timer.objects.filter(key=f"reports:{late.pk}:{THURSDAY}:open").exists())
+
+    def test_the_today_page_offers_yesterdays_report_until_its_deadline(self):
+        self.tick(at(DAY, 0))
+        self.tick(at(WEDNESDAY, 0, 0))
+        client = self.client_for(self.officer)
+        with travel(at(WEDNESDAY, 0, 15)):
+            page = client.get(reverse("reports:today"))
+            (row,) = [r for r in page.context["rows"] if r.unit == self.bureau]
+            self.assertEqual((row.day, row.due_text), (DAY, f"{WEDNESDAY} 00:30"))
+            self.assertContains(page, f"The report for {DAY}")
+            self.assertContains(page, f'name="date" value="{DAY}"')
+            client.post(reverse("reports:zero", args=[self.bureau.pk]), {"date": DAY.isoformat()})
+        self.assertEqual(rows(DAY)[self.bureau.name][2], Status.ON_TIME)
+        with travel(at(WEDNESDAY, 0, 16)):
+            (row,) = [
+                r
+                for r in client.get(reverse("reports:today")).context["rows"]
+                if r.unit == self.bureau
+            ]
+        self.assertEqual(row.day, WEDNESDAY)  # reported: today's is next
