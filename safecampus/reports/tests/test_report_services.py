@@ -420,6 +420,12 @@ class LimitsAndRepeatsTests(ReportCase):
 
         many = [{"what": f"第{i}项"} for i in range(REPORT_MAX_ITEMS + 1)]
         self.assertEqual(self.refused_field(zero=False, items=many), "items")
+        with translation.override("zh-hans"), self.assertRaises(ValidationError) as caught:
+            self.submit(at(DAY, 10), self.school_a, zero=False, items=many)
+        self.assertEqual(
+            caught.exception.message_dict["items"],
+            [f"一份报告最多 {REPORT_MAX_ITEMS} 条事项，本报告有 {REPORT_MAX_ITEMS + 1} 条。"],
+        )
         long = "字" * (ITEM_TEXT_MAX + 1)
         items = [{"what": "a"}, {"what": "b"}, {"what": long}]
         self.assertEqual(self.refused_field(zero=False, items=items), "items.2.what")
