@@ -347,6 +347,13 @@ def password_reset_cosigner(by: Any, person: Person, cosigner: Any) -> bool:
     )
 
 
+def may_be_named_administrator(person: Person) -> bool:
+    """Not while a password someone else set is pending: whoever set it could log in
+    and choose the new one (a system administrator resets an ordinary account, the
+    security administrator then names it an administrator)."""
+    return not person.must_change_password
+
+
 def can_import(user: Any) -> bool:
     """Bulk onboarding: the system administrator, or anyone who manages a unit
     (every row is still checked against what they manage)."""

@@ -457,6 +457,15 @@ def admin_role_grant(*, by: Person, person: Person, role: str) -> Person:
         raise PermissionDenied(_("Nobody can grant a role to themselves."))
     if role not in AdminRole.values and role != "":
         raise ValidationError({"admin_role": _("Unknown administrator role.")})
+    if role and not access.may_be_named_administrator(person):
+        raise ValidationError(
+            {
+                "admin_role": _(
+                    "Someone else set this account's password: its holder must choose "
+                    "their own first."
+                )
+            }
+        )
     if role and person.admin_role and person.admin_role != role:
         raise ValidationError(
             {

@@ -12,7 +12,7 @@ disable them, or grant itself roles through the API.
 
 import json
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.utils import translation
 
@@ -213,6 +213,15 @@ class AdminTakeoverTest(BaseTestCase):
         client.post(f"/admin/accounts/{self.auditadmin.pk}/toggle/")
         self.auditadmin.refresh_from_db()
         self.assertFalse(self.auditadmin.is_active)
+
+    def test_a_reset_account_is_not_named_administrator_until_its_holder_chose(self) -> None:
+        """The system administrator resets an ordinary account and knows its password:
+        the security administrator cannot then make it an administrator's account."""
+        services.person_set_password(by=self.sysadmin, person=self.teacher_a, password=NEW)
+        with self.assertRaises(ValidationError):
+            services.admin_role_grant(by=self.secadmin, person=self.teacher_a, role="audit")
+        services.person_set_password(by=self.teacher_a, person=self.teacher_a, password=PASSWORD)
+        services.admin_role_grant(by=self.secadmin, person=self.teacher_a, role="audit")
 
     def test_no_administrator_grants_itself_a_role_through_the_api(self) -> None:
         for admin in (self.sysadmin, self.secadmin):
