@@ -13,8 +13,14 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
-from django.http.request import RawPostDataException
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    JsonResponse,
+    QueryDict,
+)
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext_lazy
@@ -87,6 +93,10 @@ def install(api: NinjaAPI) -> None:
             status=401,
         )
 
+    @api.exception_handler(RequestDataTooBig)
+    def too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+        return _too_large()  # ninja reads the body first; Django's check raises this
+
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         # ninja answers a body its parser refused with a 400 of its own words: the
@@ -101,44 +111,10 @@ def install(api: NinjaAPI) -> None:
 
 
 # --- Null characters ------------------------------------------------------------------
-
-
-def refuse_null_characters(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Wraps an API view: a NUL character in the query or in a string of the JSON body
-    is a 422 naming the field. No PostgreSQL text can hold one (the write would fail
-    as a 500) and the site's forms refuse it already (Django's CharField). Costs a
-    substring search a request; the body is parsed only when it holds an escaped NUL."""
-
-    @functools.wraps(view)  # its csrf_exempt too
-    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        field = _null_character_at(request)
-        if field is None:
-            return view(request, *args, **kwargs)
-        reason = _("Null characters are not allowed.")
-        return _error(422, reason, field)
-
-    return guarded
-
-
-def _null_character_at(request: HttpRequest) -> str | None:
-    if "%00" in request.META.get("QUERY_STRING", ""):
-        for key, values in request.GET.lists():
-            if "\x00" in key or any("\x00" in v for v in values):
-                return key.replace("\x00", "") or "query"
-    try:
-        body = request.body
-    except RawPostDataException:
-        return None
-    if b"\\u0000" not in body:
-        return None
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):
-        return None  # ninja answers a body it cannot read
-    try:
-        return _null_in(data, [])
-    except RecursionError:
-        return None  # nested deeper than Python recurses: the parser refuses it
+# No PostgreSQL text can hold one (the write would fail as a 500) and the site's forms
+# refuse it already (Django's CharField): in the query or in a string of the body, a
+# NUL is a 422 naming the field (JsonObjectParser). Costs a substring search a request;
+# the parsed body is walked only when it holds an escaped NUL.
 
 
 def _null_in(value: Any, path: list[str]) -> str | None:
@@ -253,26 +229,50 @@ def reason_for(error: dict[str, Any]) -> str:
 
 
 class BodyRefused(ValueError):
-    """The reason a body cannot be the input of any endpoint (JsonObjectParser)."""
+    """Why a body cannot be an endpoint's input (JsonObjectParser): a 400 naming the
+    body, or a 422 naming the field that holds a NUL."""
+
+    def __init__(self, reason: str, field: str = "body", status: int = 400) -> None:
+        super().__init__(reason)
+        self.field, self.status = field, status
 
 
 class JsonObjectParser(Parser):
-    """The one place the API parses a body (api.parser): every endpoint takes a JSON
-    object. Anything else (not JSON, nested beyond what json.loads can take, an array, a
-    string, a number, null) is a 400 naming the body (install's http_error): left to the
-    schemas, an array or a string would read as an object without fields, and a PATCH
-    of `[null, null]` would change nothing and answer 200."""
+    """The one place the API reads a body and a query (api.parser), once. A body is a
+    JSON object: anything else (not JSON, nested beyond what json.loads can take, an
+    array, a string, a number, null) is a 400 naming the body (install's http_error):
+    left to the schemas, an array or a string would read as an object without fields,
+    and a PATCH of `[null, null]` would change nothing and answer 200. A NUL in the body
+    or the query is a 422 naming its field."""
 
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        body = request.body
         try:
-            data = json.loads(request.body)
+            data = json.loads(body)
         except RecursionError as e:
             raise BodyRefused(_("The body is nested too deeply.")) from e
         except ValueError as e:  # UnicodeDecodeError too
             raise BodyRefused(_("The body is not valid JSON.")) from e
         if not isinstance(data, dict):
             raise BodyRefused(_("The body must be a JSON object."))
+        if b"\\u0000" in body:
+            try:
+                field = _null_in(data, [])
+            except RecursionError as e:  # json.loads went as deep: the stack is deeper here
+                raise BodyRefused(_("The body is nested too deeply.")) from e
+            if field is not None:
+                raise BodyRefused(_("Null characters are not allowed."), field, 422)
         return data
+
+    def parse_querydict(
+        self, data: QueryDict, list_fields: list[str], request: HttpRequest
+    ) -> dict[str, Any]:
+        if "%00" in request.META.get("QUERY_STRING", ""):
+            for key, values in data.lists():
+                if "\x00" in key or any("\x00" in v for v in values):
+                    field = key.replace("\x00", "") or "query"
+                    raise DjangoValidationError({field: _("Null characters are not allowed.")})
+        return super().parse_querydict(data, list_fields, request)
 
 
 _JSON_TYPE = "application/json; charset=utf-8"  # as ninja answers
@@ -289,7 +289,7 @@ def _error(status: int, detail: str, field: str | None = None, **headers: str) -
 
 
 def _body_refused(exc: BodyRefused) -> JsonResponse:
-    return _error(400, str(exc), "body")
+    return _error(exc.status, str(exc), exc.field)
 
 
 def _too_large() -> JsonResponse:

@@ -48,11 +48,11 @@ api.add_router("/", schedules_router)
 
 
 def urls() -> tuple[list[URLPattern], str, str]:
-    """api.urls, each view refusing NUL characters (errors.refuse_null_characters) and
-    answering a method it does not take in JSON (errors.method_not_allowed_in_json)."""
+    """api.urls, each view answering a method it does not take in JSON
+    (errors.method_not_allowed_in_json)."""
     patterns, app_name, namespace = api.urls
     wrapped = []
     for p in patterns:
-        view = errors.refuse_null_characters(errors.method_not_allowed_in_json(p.callback))
+        view = errors.method_not_allowed_in_json(p.callback)
         wrapped.append(URLPattern(p.pattern, view, p.default_args, p.name))
     return wrapped, app_name, namespace

@@ -164,6 +164,20 @@ class EveryEndpointRefusesOddInputTest(ApiWalkTestCase):
             sorted(self.school_a.__class__.objects.values_list("name", "code")), units_before
         )
 
+    def test_a_null_character_deep_in_a_body_is_4xx_at_any_depth(self) -> None:
+        # The parser walks the body for a NUL only after json.loads took it, from a
+        # deeper stack: near Python's recursion limit either may give up, never a 500.
+        url = f"/units/{self.school_a.pk}"
+        for depth in (10, 500, 900, 950, 980, 995, 1100):
+            body = '{"address": ' + "[" * depth + '"\\u0000"' + "]" * depth + "}"
+            response = self.officer_api.patch(url, body)
+            status = response.status_code
+            self.assertIn(status, (400, 422), depth)
+            self.assertApiError(response, status, "body" if status == 400 else None)
+            if status == 422:
+                self.assertTrue(response.json()["errors"][0]["field"].startswith("address"))
+        self.assertError(self.officer_api.patch(url, {"address": "a\u0000"}), 422, "address")
+
     def test_a_deep_body_with_a_made_up_token_is_401(self) -> None:
         stranger = ApiClient("made-up")
         deep = "[" * 3000 + "]" * 3000
