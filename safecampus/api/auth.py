@@ -24,7 +24,10 @@ _BEARER_SQL = (
     "JOIN orgs_unit u ON u.id = m.unit_id "
     "WHERE m.person_id = p.id AND u.archived_at IS NULL) AS scope_rows "
     "FROM orgs_apitoken t JOIN orgs_person p ON p.id = t.person_id "
-    "WHERE t.key_hash = %s AND t.expires_at > %s AND p.is_active"
+    "WHERE t.key_hash = %s AND t.expires_at > %s AND p.is_active "
+    # A reset deletes the account's tokens and the token endpoint issues none until the
+    # holder has chosen a new password (orgs.passwords.password_must_change): belt and braces.
+    "AND NOT p.must_change_password"
 )
 _AGGREGATE = {"postgresql": "string_agg", "sqlite": "group_concat"}
 USE_NOTED_EVERY = timedelta(minutes=5)

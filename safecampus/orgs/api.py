@@ -246,6 +246,8 @@ def token(request: HttpRequest, payload: TokenIn) -> dict[str, Any]:
         raise HttpError(429, _("Too many failed attempts. Try again later."))
     if user is None:
         raise HttpError(401, _("Wrong username/mobile or password."))
+    if user.must_change_password:
+        raise HttpError(403, _("Your password was reset. Choose your own in the web app first."))
     if password_expired(user):
         raise HttpError(403, _("Your password has expired. Change it in the web app first."))
     return {
