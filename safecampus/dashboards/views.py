@@ -9,11 +9,13 @@ from safecampus.orgs import access, selectors
 from safecampus.orgs.models import Membership, UnitKind
 from safecampus.reports.official_calendar import calendar_warning
 
+from . import selectors as mine
+
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
-    memberships = (
+    memberships = list(
         Membership.objects.filter(person=user, unit__archived_at__isnull=True)
         .select_related("unit")
         .order_by("unit__depth", "role")
@@ -29,6 +31,11 @@ def home(request: HttpRequest) -> HttpResponse:
             "unit_count": units.count(),
             "unassigned_count": unassigned.count(),
             "unassigned": unassigned.order_by("unit__path", "name")[:20],
+            # What a reporter opens the app for: today's report, the notices waiting.
+            "own_reports": mine.own_reports(
+                user, timezone.localdate(), [m.unit for m in memberships]
+            ),
+            "notices_waiting": mine.notices_waiting(user),
             # From November: next year's official calendar is not loaded.
             "calendar_missing": calendar_warning(user, timezone.localdate()),
             "can_edit_calendar": access.can_edit_calendar(user),

@@ -3,7 +3,19 @@
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import (
+    Count,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce, Concat
 
 from safecampus.lib import xlsx
 
@@ -20,9 +32,29 @@ from .models import (
 )
 
 
+def _unassigned_below() -> Subquery:
+    """Open areas with no responsible person in the units under the outer unit (not its
+    own): a collapsed node of the tree shows them before it is opened."""
+    below = (
+        Area.objects.filter(
+            unit__path__gt=OuterRef("path"),
+            unit__path__lt=Concat(OuterRef("path"), Value(access.PATH_END)),
+            unit__archived_at__isnull=True,
+            archived_at__isnull=True,
+            responsible__isnull=True,
+        )
+        .order_by()
+        .annotate(n=Func(F("pk"), function="COUNT"))
+        .values("n")
+    )
+    return Coalesce(Subquery(below, output_field=IntegerField()), Value(0))
+
+
 def units_with_counts(qs: QuerySet[Unit]) -> QuerySet[Unit]:
-    """Children lists: each unit with its open areas and how many lack a responsible person."""
+    """Children lists: each unit with its open areas, how many lack a responsible person,
+    and how many such areas the units under it have."""
     return qs.select_related("head").annotate(
+        unassigned_below=_unassigned_below(),
         area_count=Count("areas", filter=Q(areas__archived_at__isnull=True), distinct=True),
         unassigned_count=Count(
             "areas",

@@ -61,4 +61,6 @@ class QueryCountTest(BaseTestCase):
         self._grow(8)
         after = {url: self._count(client, url) for url in urls}
         self.assertEqual(before, after)
-        self.assertLessEqual(max(after.values()), 16)
+        # The home page is the largest: the shell, the counts, today's report and the
+        # notices waiting (dashboards.selectors), the calendar warning.
+        self.assertLessEqual(max(after.values()), 17)
