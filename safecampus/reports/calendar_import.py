@@ -17,7 +17,6 @@ from typing import IO
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from openpyxl.styles import Font
 
 from safecampus.lib import xlsx
 from safecampus.orgs.models import Person
@@ -206,7 +205,6 @@ def template_workbook() -> bytes:
         [xlsx.Column("日期", 24, text=True), xlsx.Column("类型", 10), xlsx.Column("名称", 24)],
         [],
     )
-    help_ws = wb.create_sheet(HELP_SHEET)
     lines = [
         ("填写说明", ""),
         ("日期", "2028-01-26，或一段日期 2028-01-26~2028-02-01（至多31天）；只能是导入的那一年"),
@@ -219,9 +217,5 @@ def template_workbook() -> bytes:
         ("", ""),
         ("注意", "导入的名单替换该年全部节假日和调休上班日；有任何一行错误则全部不导入。"),
     ]
-    for row in lines:
-        help_ws.append(list(row))
-    help_ws["A1"].font = Font(bold=True)
-    help_ws.column_dimensions["A"].width = 24
-    help_ws.column_dimensions["B"].width = 70
+    xlsx.write_notes(wb.create_sheet(HELP_SHEET), lines, widths=[24, 70])
     return xlsx.to_bytes(wb)
