@@ -38,7 +38,19 @@ class DemoTest(TestCase):
             response = client.post(
                 reverse("login"), {"username": username, "password": "Demo-check-77"}
             )
-            self.assertEqual(response.status_code, 302, username)
+            # Signed in as that very person, and on the home page (not sent back to the
+            # login form nor made to change the password first).
+            person = Person.objects.get(username=username)
+            self.assertRedirects(response, reverse("home"), fetch_redirect_response=False)
+            self.assertEqual(int(client.session["_auth_user_id"]), person.pk, username)
+            home = client.get(reverse("home"))
+            self.assertEqual(home.status_code, 200, username)
+            self.assertEqual(home.context["user"].pk, person.pk, username)
+            # Any other password is refused: the login is not open to everyone.
+            refused = Client().post(
+                reverse("login"), {"username": username, "password": "Wrong-pass-1"}
+            )
+            self.assertNotIn("_auth_user_id", refused.wsgi_request.session, username)
 
     def test_principals_are_in_different_groups_and_cannot_see_each_other(self):
         mine = Person.objects.get(username="school.principal")
