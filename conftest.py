@@ -1,1 +1,18 @@
 """pytest configuration shared by every test module."""
+
+from collections.abc import Iterator
+
+import pytest
+from django.conf import settings
+from django.utils import translation
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Every test starts in the default language (Simplified Chinese), whatever an earlier
+    test (or a request it made: LocaleMiddleware activates the request's language in the
+    thread) left active. A test that asserts words activates their language itself
+    (translation.override("en") / "zh-hans"), or asserts on data."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()

@@ -4,6 +4,7 @@ import datetime as dt
 
 import time_machine
 from django.db import connections
+from django.utils import translation
 
 from safecampus.notices import services
 from safecampus.notify.models import Delivery, Notification, Transport
@@ -34,11 +35,16 @@ class AckDeadlineTest(NoticeTestCase):
         worker.fire_timers()  # not due yet
         self.assertFalse(Notification.objects.filter(event="notice_ack_overdue").exists())
 
-        with time_machine.travel(deadline + dt.timedelta(minutes=3), tick=False):
+        # The message is written in the language active where the timer fires: English here.
+        with (
+            time_machine.travel(deadline + dt.timedelta(minutes=3), tick=False),
+            translation.override("en"),
+        ):
             worker.tick()
             worker.tick()
         told = Notification.objects.get(event="notice_ack_overdue")
         self.assertEqual(told.unit, self.bureau)
+        self.assertEqual(told.params["count"], 1)
         self.assertIn(self.school_b.name, told.body)
         self.assertNotIn(self.school_a.name, told.body)
         self.assertIn("1 of 6", told.body)
@@ -60,3 +66,11 @@ class AckDeadlineTest(NoticeTestCase):
         notice.receipts.update(acked_at=self.soon(1))
         self.assertEqual(services.notice_ack_deadline_passed(notice=notice), 0)
         self.assertFalse(Notification.objects.filter(event="notice_ack_overdue").exists())
+
+    def test_deadline_message_is_in_the_default_language(self):
+        """In the default language (a worker activates none): Simplified Chinese."""
+        notice = self.send(requires_ack=True, ack_deadline=self.soon())
+        with translation.override("zh-hans"):
+            services.notice_ack_deadline_passed(notice=notice)
+        told = Notification.objects.get(event="notice_ack_overdue")
+        self.assertIn("6 个单位中有 6 个未确认", told.body)
