@@ -51,7 +51,8 @@ FIGURES: dict[str, list[str]] = {
         rf"\(c\) province trend\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}",
     ],
     "reports_submit": [
-        r"/s",  # requests a second, in each round
+        rf"submissions: {NUMBER}/s beside the bare view's {NUMBER}/s",
+        r"counted in the province's roll-up \d+: ok",
     ],
 }
 POSTGRES_ONLY = {"reports_scale", "reports_submit"}
