@@ -16,7 +16,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 from django.test import Client, TestCase
 from django.utils import translation
 
-from safecampus.orgs.demo import DEMO_LOGINS, demo_load
+from safecampus.demo.district import DEMO_LOGINS, demo_load
 from safecampus.orgs.models import Person
 
 SAMPLES = 3

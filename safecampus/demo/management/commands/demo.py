@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from safecampus.orgs.demo import DEMO_LOGINS, demo_load, demo_password
+from safecampus.demo.district import DEMO_LOGINS, demo_load, demo_password
 
 
 class Command(BaseCommand):

@@ -2,19 +2,29 @@
 
 Loaded through the same services a user goes through, so the demo is also an
 end-to-end check of them, and every record is in the audit trail.
+
+Each app's part of the demo is one function here, called in order by `demo_load`:
+`demo_orgs` (the tree, people, roles, areas), `demo_notify` (SMS templates),
+`demo_notices` (a warning, half acknowledged), `demo_reports` (two weeks of daily
+reports). An app added later adds its own `demo_<app>` and one line in `_build`.
 """
 
 import random
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from safecampus.audit.services import acting_as
-
-from . import services
-from .models import AdminRole, AreaKind, Person, Position, Role, Unit, UnitKind
+from safecampus.audit.services import acting_as, audit_record
+from safecampus.notices import services as notices
+from safecampus.notices.models import NoticeReceipt, NoticeTemplate
+from safecampus.notify.models import SmsTemplate
+from safecampus.orgs import services
+from safecampus.orgs.models import AdminRole, AreaKind, Person, Position, Role, Unit, UnitKind
+from safecampus.reports import services as reports
+from safecampus.reports.models import DailyReport, ReportStatus, Status
 
 BUREAU_CODE = "330199"
 BUREAU_NAME = "清河区教育局"
@@ -90,6 +100,16 @@ def demo_load() -> bool:
 
 
 def _build(rng: random.Random) -> None:
+    officer, bureau = demo_orgs(rng)
+    demo_notify()
+    demo_notices(officer, bureau)
+    demo_reports(officer, bureau, rng)
+
+
+def demo_orgs(rng: random.Random) -> tuple[Person, Unit]:
+    """The tree: the three administrators, the bureau and its safety office, four township
+    groups and their schools, each with its people, leadership group and areas.
+    Returns the bureau's safety officer (who does the rest) and the bureau."""
     ids = _Ids(rng)
     system = _admin("sys.admin", "系统管理员", AdminRole.SYSTEM, ids)
     security = _admin("sec.admin", "安全管理员", AdminRole.SECURITY, ids)
@@ -148,22 +168,18 @@ def _build(rng: random.Random) -> None:
         schools = _school_names(town, streets, villages)
         for s, (name, kind, boarding) in enumerate(schools, start=1):
             _build_school(officer, group, g, s, name, kind, boarding, ids, rng)
-    _build_messages(officer, bureau)
-    _build_reports(officer, bureau, rng)
+    return officer, bureau
 
 
-def _build_messages(officer: Person, bureau: Unit) -> None:
-    """A cold-wave warning from the bureau, half acknowledged, so the pages show something;
-    demo SMS templates (real ones come from the provider's console)."""
-    from datetime import timedelta
-
-    from safecampus.notices import services as notices
-    from safecampus.notices.models import NoticeReceipt, NoticeTemplate
-    from safecampus.notify.models import SmsTemplate
-
+def demo_notify() -> None:
+    """A demo SMS template for every event (real ones come from the provider's console)."""
     SmsTemplate.objects.get_or_create(
         event="*", defaults={"template_id": "SMS_DEMO_0001", "params": "unit,title"}
     )
+
+
+def demo_notices(officer: Person, bureau: Unit) -> None:
+    """A cold-wave warning from the bureau, half acknowledged, so the pages show something."""
     template = NoticeTemplate.objects.filter(name__contains="寒潮").first()
     title = template.title if template else "关于做好寒潮天气防范工作的预警通知"
     body = template.body if template else "各学校：近期将有寒潮天气，请做好防寒防冻工作。"
@@ -271,15 +287,9 @@ def _build_school(
         )
 
 
-def _build_reports(officer: Person, bureau: Unit, rng: random.Random) -> None:
+def demo_reports(officer: Person, bureau: Unit, rng: random.Random) -> None:
     """A daily-report schedule running for two weeks: history with a few late and missing
     reports (written as they would have been received), and today half reported."""
-    from datetime import timedelta
-
-    from safecampus.audit.services import audit_record
-    from safecampus.reports import services as reports
-    from safecampus.reports.models import DailyReport, ReportStatus, Status
-
     today = timezone.localdate()
     start = today - timedelta(days=13)
     schedule = reports.schedule_create(

@@ -4,8 +4,8 @@ from django.test import Client, TestCase, override_settings
 from django.urls import reverse
 
 from safecampus.audit.services import audit_verify
+from safecampus.demo.district import DEMO_LOGINS, demo_load
 from safecampus.orgs import access
-from safecampus.orgs.demo import DEMO_LOGINS, demo_load
 from safecampus.orgs.models import Area, Person, Unit, UnitKind
 
 
