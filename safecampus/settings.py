@@ -159,6 +159,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
                 "safecampus.orgs.context_processors.shell",
+                "safecampus.notify.context_processors.inbox",
+                "safecampus.worker.context_processors.worker_status",
             ],
         },
     },

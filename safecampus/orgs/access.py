@@ -310,6 +310,11 @@ def can_read_audit(user: Any) -> bool:
     return is_admin(user, AdminRole.AUDIT)
 
 
+def sees_worker_status(user: Any) -> bool:
+    """Watch the watcher: administrators and managers are told when the worker is down."""
+    return can_manage_accounts(user) or bool(manageable_paths(user))
+
+
 def account_change_allowed(by: Any, person: Person) -> bool:
     """Username, mobile, e-mail, active or not, password: may `by` change them on
     `person`'s account without its holder? Never on another administrator's account

@@ -1,4 +1,7 @@
-"""What the page shell shows on every page: the user's unit and role, and admin links."""
+"""What the page shell shows on every page: the user's unit and role, and admin links.
+
+The inbox count and the worker's warning come from notify/context_processors.py and
+worker/context_processors.py: orgs, below them, knows nothing of either."""
 
 from typing import Any
 
@@ -7,18 +10,6 @@ from django.utils.functional import SimpleLazyObject
 
 from . import access
 from .models import Membership
-
-
-def inbox_unread_count(user: Any) -> int:
-    from safecampus.notify.selectors import inbox_unread_count as count
-
-    return count(user)
-
-
-def worker_status() -> tuple[bool, Any]:
-    from safecampus.worker.loop import worker_status as status
-
-    return status()
 
 
 def _shell(user: Any) -> dict[str, Any]:
@@ -40,10 +31,6 @@ def _shell(user: Any) -> dict[str, Any]:
         "can_read_audit": access.can_read_audit(user),
         "can_import": access.can_import(user),
         "sees_units": access.sees_everything(user) or bool(memberships),
-        "inbox_unread": inbox_unread_count(user),
-        # Watch the watcher: administrators and managers see when the worker is down.
-        "worker_down": (access.can_manage_accounts(user) or bool(access.manageable_paths(user)))
-        and not worker_status()[0],
     }
 
 
