@@ -17,7 +17,23 @@ For scale: a well-known open-source monitor, on this machine, delivers 1,000
 simultaneous overdue alerts in about 17 s (first after ~4 s, ~78 a second);
 the aim here is all 1,000 within 5 s.
 
+Then, crash takeover (issue 14): 300 deadlines due at the same instant, one
+`manage.py worker` process (as an operator runs it), whose handler writes one
+notification to a local webhook each:
+
+- baseline: the worker left alone;
+- the worker killed with SIGKILL three times while it has them in hand (each
+  time it holds a claim, or has fired some since it started) and restarted at
+  once each time.
+
+Prints for each how many fired, how many fired twice (a second notification of
+one timer), and how late they fired (min, median, p90, max, from each timer's
+late_ms), beside the target (the last within 10 s); then what the receiver got
+(each at least once; the same key twice is a visible duplicate). --small: 60
+deadlines, 2 kills. Each run is bounded (300 s; 120 s small).
+
 Run: .venv/bin/python bench/notify_overdue.py [--n 1000] [--threads 8] [--small]
+     [--skip-overdue] [--skip-crash]
 """
 
 import argparse
@@ -41,13 +57,27 @@ import django  # noqa: E402
 
 django.setup()
 
-from bench_common import RemoteSink, build  # noqa: E402
+from bench_common import (  # noqa: E402
+    DEADLINE,
+    RemoteSink,
+    WorkerProcess,
+    build,
+    percentiles,
+    wait_until,
+    webhooks,
+)
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from safecampus.audit.services import acting_as  # noqa: E402
-from safecampus.notify.models import Channel, Delivery, DeliveryStatus, Urgency  # noqa: E402
+from safecampus.notify.models import (  # noqa: E402
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    Notification,
+    Urgency,
+)
 from safecampus.notify.services import notification_create  # noqa: E402
 from safecampus.orgs.models import Unit  # noqa: E402
 from safecampus.worker.loop import run_in_thread  # noqa: E402
@@ -72,22 +102,7 @@ def overdue(timer: Timer) -> None:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--n", type=int, default=1000)
-    parser.add_argument("--threads", type=int, default=8, help="the worker's --threads")
-    parser.add_argument("--batch", type=int, default=200, help="the worker's --batch")
-    parser.add_argument("--poll", type=float, default=0.25, help="the worker's --poll")
-    parser.add_argument(
-        "--small", action="store_true", help="100 timers: a few seconds (the test suite runs it)"
-    )
-    args = parser.parse_args()
-    n = 100 if args.small else args.n
-
-    sink = RemoteSink()  # before any database connection exists to be forked
-    call_command("migrate", verbosity=0)
-    if Unit.objects.exists():
-        sys.exit("bench: the database is not empty; point DATABASE_URL at an empty one")
+def overdue_at_scale(args: argparse.Namespace, n: int, sink: RemoteSink) -> None:
     with acting_as("bench"):
         channels = build(n, sink.url)
     due = timezone.now() + dt.timedelta(seconds=LEAD)
@@ -101,7 +116,7 @@ def main() -> None:
         for c in channels
     )
     print(
-        f"database: {connection.vendor}; {n} timers due at the same instant T; "
+        f"{n} timers due at the same instant T; "
         f"worker: batch {args.batch}, poll {args.poll} s, threads {args.threads}"
     )
 
@@ -112,7 +127,7 @@ def main() -> None:
     time.sleep(1.0)  # let any double arrive before counting
     join()
     records = sink.records()
-    sink.stop()
+    sink.clear()
 
     keys = Counter(key for _path, key, _at in records)
     expected = set(Delivery.objects.values_list("idempotency_key", flat=True))
@@ -145,6 +160,147 @@ def main() -> None:
     assert missed == 0, f"{missed} missed"
     assert doubled == 0, f"{doubled} doubled"
     print("checked: none missed, none doubled")
+
+
+def _deadline_run(
+    channels: list[Channel], sink: RemoteSink, label: str, kills: int, bound: float
+) -> dict:
+    """Timers for these channels due at one instant T, one worker process killed `kills`
+    times while it has them in hand; returns what happened."""
+    worker = WorkerProcess(f"deadline-{label}").start()
+    if not worker.wait_ready():
+        sys.exit(f"bench: the worker did not start:\n{worker.tail()}")
+    due = timezone.now() + dt.timedelta(seconds=LEAD)
+    t = due.timestamp()
+    Timer.objects.bulk_create(
+        Timer(kind=DEADLINE, key=f"bench:{label}:{c.pk}", due_at=due, payload={"channel": c.pk})
+        for c in channels
+    )
+    ours = Timer.objects.filter(kind=DEADLINE, key__startswith=f"bench:{label}:")
+    killed: list[str] = []
+    seen: set[str] = set()
+    started_fired = 0
+    deadline = time.monotonic() + bound
+    try:
+        while len(killed) < kills and time.monotonic() < deadline:
+            unfired = ours.filter(fired_at__isnull=True)
+            left = unfired.count()
+            if not left:
+                break  # all fired before the kills were done
+            held = set(
+                unfired.filter(claimed_until__gt=timezone.now())
+                .exclude(claim_token="")
+                .values_list("claim_token", flat=True)
+            )
+            fired_now = len(channels) - left
+            # In hand: a claim not seen before, or fired some since this start.
+            if time.time() > t and (held - seen or fired_now > started_fired):
+                claimed = unfired.filter(claim_token__in=held - seen).count()
+                worker.kill()
+                killed.append(f"T+{time.time() - t:.2f} s ({fired_now} fired, {claimed} claimed)")
+                seen |= held
+                started_fired = ours.filter(fired_at__isnull=False).count()
+                worker.start()
+            time.sleep(0.01)
+        all_fired = wait_until(
+            lambda: not ours.filter(fired_at__isnull=True).exists(),
+            max(1.0, deadline - time.monotonic()),
+            step=0.1,
+        )
+        notifications = Notification.objects.filter(
+            event=DEADLINE, title__in=[f"deadline {pk}" for pk in ours.values_list("pk", flat=True)]
+        )
+        keys = set(
+            Delivery.objects.filter(notification__in=notifications).values_list(
+                "idempotency_key", flat=True
+            )
+        )
+        # Let the worker send what the handlers wrote (bounded), then count.
+        wait_until(
+            lambda: len({k for _p, k, _a in sink.records()} & keys) >= len(keys),
+            min(30.0, max(1.0, deadline - time.monotonic())),
+            step=0.1,
+        )
+        time.sleep(0.5)
+    finally:
+        worker.stop()
+    titles = Counter(notifications.values_list("title", flat=True))
+    got = Counter(k for _p, k, _a in sink.records() if k in keys)
+    return {
+        "fired": ours.filter(fired_at__isnull=False).count(),
+        "all_fired": all_fired,
+        "twice": sum(1 for c in titles.values() if c > 1),
+        "notified": len(titles),
+        "late": [ms / 1000 for ms in ours.exclude(late_ms=None).values_list("late_ms", flat=True)],
+        "kills": killed,
+        "received": len(got),
+        "keys": len(keys),
+        "duplicates": sum(1 for c in got.values() if c > 1),
+    }
+
+
+def crash_takeover(sink: RemoteSink, small: bool) -> bool:
+    """Issue 14's second figure: deadlines fire once each, soon, though the worker dies."""
+    n, kills = (60, 2) if small else (300, 3)
+    bound = 120.0 if small else 300.0
+    with acting_as("bench"):
+        channels = webhooks(sink.url, "/deadline/", n)
+    print(
+        f"\ncrash takeover: {n} deadlines due at the same instant T, one worker process; "
+        "target: each fires once, the last within 10 s of T"
+    )
+    print(f"{'':<36}{'fired':>9}{'twice':>7}   late, seconds")
+    ok = True
+    for label, k in (("no kill (baseline)", 0), (f"{kills} × SIGKILL, restarted at once", kills)):
+        run = _deadline_run(channels, sink, "base" if not k else "kill", k, bound)
+        last = max(run["late"], default=float("inf"))
+        if run["all_fired"]:
+            verdict = "met" if last <= 10 else "MISSED"
+        else:
+            verdict = f"MISSED, {n - run['fired']} not fired within {bound:.0f} s"
+        print(
+            f"deadlines, {label:<25}{run['fired']:>5}/{n:<3}{run['twice']:>7}   "
+            f"{percentiles(run['late'])}   (last within 10 s: {verdict})"
+        )
+        if k:
+            print(f"  kills at {'; '.join(run['kills']) or 'none (all fired first)'}")
+        print(
+            f"  receiver: {run['received']}/{run['keys']} deliveries arrived, "
+            f"{run['duplicates']} of them more than once (same key)"
+        )
+        ok = ok and run["all_fired"] and run["fired"] == n and run["twice"] == 0
+        ok = ok and run["notified"] == n
+    assert ok, "a deadline did not fire, or fired twice"
+    print("checked: every deadline fired, none twice")
+    return ok
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--threads", type=int, default=8, help="the worker's --threads")
+    parser.add_argument("--batch", type=int, default=200, help="the worker's --batch")
+    parser.add_argument("--poll", type=float, default=0.25, help="the worker's --poll")
+    parser.add_argument(
+        "--small", action="store_true", help="100 timers: a few seconds (the test suite runs it)"
+    )
+    parser.add_argument("--skip-overdue", action="store_true", help="only the crash takeover")
+    parser.add_argument("--skip-crash", action="store_true", help="only the overdue timers")
+    args = parser.parse_args()
+    n = 100 if args.small else args.n
+
+    sink = RemoteSink()  # before any database connection exists to be forked
+    try:
+        call_command("migrate", verbosity=0)
+        if Unit.objects.exists():
+            sys.exit("bench: the database is not empty; point DATABASE_URL at an empty one")
+        print(f"database: {connection.vendor}")
+        if not args.skip_overdue:
+            overdue_at_scale(args, n, sink)
+        if not args.skip_crash:
+            crash_takeover(sink, args.small)
+    finally:
+        sink.stop()
 
 
 if __name__ == "__main__":

@@ -40,10 +40,23 @@ FIGURES: dict[str, list[str]] = {
         rf"timers fired 100/100; late_ms median {NUMBER}, max {NUMBER}",
         r"missed 0, doubled 0",
         r"checked: none missed, none doubled",
+        # Issue 14: deadlines fire once each though the worker process is killed.
+        rf"deadlines, no kill \(baseline\)\s+{NUMBER}/{NUMBER}",
+        rf"deadlines, \d+ × SIGKILL, restarted at once\s+{NUMBER}/{NUMBER}",
+        r"checked: every deadline fired, none twice",
     ],
     "notify_fanout": [
         rf"worker: queued → sent, recorded\s+{NUMBER}\s+{NUMBER}",
         r"checked: 200 delivered, none missed, none doubled",
+        # Issue 14: an urgent message behind slow receivers (timed, not asserted here).
+        rf"urgent, idle queue \(baseline\)\s+{NUMBER} s",
+        rf"urgent after \d+ receivers answering in {NUMBER} s\s+{NUMBER} s",
+        rf"urgent after \d+ receivers never answering \(timeout \d+ s\)\s+{NUMBER} s",
+    ],
+    "worker_faults": [
+        rf"no kill \(baseline\)\s+{NUMBER}\s+{NUMBER}",
+        r"checked: requests at the receivers = attempts recorded; none lost",
+        r"checked: never more than 20 in a window, none lost",
     ],
     "reports_scale": [
         rf"units: {NUMBER}; status rows: {NUMBER}; rollup rows: {NUMBER}",
