@@ -55,6 +55,7 @@ bench: $(VENV)/.installed-test
 	$(PY) bench/orgs_subtree.py
 	$(PY) bench/notify_overdue.py
 	$(PY) bench/notify_fanout.py
+	$(PY) bench/worker_faults.py
 
 clean:
 	rm -rf $(VENV) var/static
