@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 
-from safecampus.api.types import Instant
+from safecampus.lib.api_types import Instant
 from safecampus.orgs import access
 from safecampus.orgs.api import Pages
 

@@ -27,7 +27,8 @@ Django's SMTP backend at it::
         smtp.start()  # and accepted again on the same port
         assert smtp.messages[0]["Subject"] == "..."
 
-drain() runs the real worker (Worker.tick()) until nothing is due.
+To run the real worker until nothing is due: safecampus.worker.testing.drain() (the
+worker, which delivers notify's outbox, is above notify in the layers).
 
 Both bind 127.0.0.1 on a free port; tests must allow loopback for the HTTP
 sink: `override_settings(NOTIFY_ALLOWED_NETWORKS=["127.0.0.0/8"])`.
@@ -322,24 +323,3 @@ class SmtpSink:
             self.messages.append(message)
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return "250 Message accepted for delivery"
-
-
-# --- Driving the worker ------------------------------------------------------------------
-
-
-def drain(*, ticks: int = 20, threads: int = 2) -> int:
-    """Run Worker.tick() until nothing is due (at most `ticks` times); returns the ticks run.
-
-    With settings NOTIFY_BACKOFF=[0, 0, 0, 0, 0] a failed try is due again at
-    once, so one call runs a delivery through all its retries.
-    """
-    from safecampus.worker.loop import Worker
-
-    worker = Worker(threads=threads)
-    try:
-        for n in range(1, ticks + 1):
-            if not worker.tick():
-                return n
-        return ticks
-    finally:
-        worker.pool.shutdown(wait=True)

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from safecampus.api.types import Day
+from safecampus.lib.api_types import Day
 from safecampus.orgs import access
 from safecampus.orgs.api import MAX_ID, Pages, ShapedPage
 from safecampus.orgs.models import Unit

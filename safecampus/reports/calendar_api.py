@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Path, Router, Schema, Status
 
-from safecampus.api.types import Day
+from safecampus.lib.api_types import Day
 from safecampus.orgs import access
 
 from . import official_calendar

@@ -14,7 +14,7 @@ from ninja import Field, Router, Schema, Status
 from pydantic import BeforeValidator, ConfigDict
 from pydantic_core import PydanticCustomError
 
-from safecampus.api.types import Day
+from safecampus.lib.api_types import Day
 from safecampus.orgs import access
 from safecampus.orgs.api import MAX_ID
 

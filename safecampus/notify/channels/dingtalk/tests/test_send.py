@@ -11,10 +11,11 @@ from django.test import override_settings
 from safecampus.notify import services
 from safecampus.notify.channels.dingtalk.transport import DingTalkTransport
 from safecampus.notify.models import Delivery, Urgency
-from safecampus.notify.testing import HttpSink, Request, drain
+from safecampus.notify.testing import HttpSink, Request
 from safecampus.notify.transports import Message
 from safecampus.orgs.models import Unit
 from safecampus.test import BaseTestCase
+from safecampus.worker.testing import drain
 
 TOKEN = "1f0c5a2b9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a"
 SECRET = "SEC" + "0123456789abcdef" * 4

@@ -11,10 +11,11 @@ from django.test import override_settings
 from safecampus.notify import services
 from safecampus.notify.channels.feishu.transport import FeishuTransport
 from safecampus.notify.models import Delivery, Urgency
-from safecampus.notify.testing import HttpSink, Request, drain
+from safecampus.notify.testing import HttpSink, Request
 from safecampus.notify.transports import Message
 from safecampus.orgs.models import Unit
 from safecampus.test import BaseTestCase
+from safecampus.worker.testing import drain
 
 TOKEN = "e5ac2bd0-1c1f-4f3d-9f5a-2b8c3d4e5f60"
 SECRET = "qDnLbGeNbOa5x9bzjpEu7c"

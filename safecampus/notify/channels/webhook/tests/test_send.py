@@ -8,9 +8,10 @@ from django.test import override_settings
 
 from safecampus.notify import services
 from safecampus.notify.models import Delivery, Urgency
-from safecampus.notify.testing import HttpSink, Request, drain
+from safecampus.notify.testing import HttpSink, Request
 from safecampus.orgs.models import Unit
 from safecampus.test import BaseTestCase
+from safecampus.worker.testing import drain
 
 SECRET = "s3cret-for-the-receiver"
 PATH = "/hooks/safecampus"

@@ -10,10 +10,11 @@ from django.utils import timezone
 from safecampus.notify import services
 from safecampus.notify.channels.wecom.transport import WeComTransport
 from safecampus.notify.models import Attempt, Delivery, Notification, Urgency
-from safecampus.notify.testing import HttpSink, Request, drain
+from safecampus.notify.testing import HttpSink, Request
 from safecampus.notify.transports import Message
 from safecampus.orgs.models import Unit
 from safecampus.test import BaseTestCase
+from safecampus.worker.testing import drain
 
 KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
 PATH = "/cgi-bin/webhook/send"

@@ -1,5 +1,8 @@
 """Types the API's schemas share, stricter than pydantic's lax defaults.
 
+Here in lib, not in safecampus/api (which assembles every app's router, at the top of
+the layers), because each app's own api.py uses them.
+
 Pydantic reads a number, or a text of digits, as a date or a time (seconds since 1970):
 `?date_to=0` would be 1 January 1970 and answer 200. A date in the API is written
 YYYY-MM-DD and nothing else; a date and time is an ISO 8601 text with its time
