@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "safecampus.reports",
     "safecampus.dashboards",
     "safecampus.api",
+    "safecampus.administration",
     "safecampus.demo",
 ]
 

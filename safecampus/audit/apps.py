@@ -8,7 +8,7 @@ class AuditConfig(AppConfig):
     verbose_name = _("Audit trail")
 
     def ready(self) -> None:
-        from . import recorder, timers  # noqa: F401  (timers registers the daily head)
+        from . import recorder
 
         recorder.connect()
         from django.contrib.auth.signals import (

@@ -1,4 +1,7 @@
-"""Reads of the audit trail: its entries as people read them, and the heads sent out.
+"""Reads of the audit trail: its entries as people read them.
+
+(The heads sent to the audit administrators are read in administration/audit_heads.py:
+they are notify's messages, and audit, below notify, does not read them.)
 
 Entries hold codes (`login_failed`, `orgs.person`, `cooloff_minutes`) and values as
 stored (`None`, `[None, 27]`); the page shows words in the reader's language: action
@@ -7,7 +10,6 @@ nothing. Rows are prepared here, so a template never indexes a dictionary whose 
 come from data (a change of a field named `items` is not `dict.items`).
 """
 
-import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,7 +24,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .models import AuditEntry
-from .services import RecordedHead
 
 ACTION_LABELS = {
     "create": gettext_lazy("created"),
@@ -37,7 +38,7 @@ ACTION_LABELS = {
     "report_correction": gettext_lazy("report corrected"),
     "audit_verify": gettext_lazy("audit chain verified"),
 }
-# Who acted when no person did (services.current_actor, demo.demo_load).
+# Who acted when no person did (services.current_actor, demo.district.demo_load).
 ACTOR_LABELS = {
     "system": gettext_lazy("the system"),
     "anonymous": gettext_lazy("someone not logged in"),
@@ -278,50 +279,3 @@ def model_choices() -> list[tuple[str, str]]:
 
 def action_choices() -> list[tuple[str, str]]:
     return sorted(((k, str(v)) for k, v in ACTION_LABELS.items()), key=lambda c: c[1])
-
-
-@dataclass(frozen=True)
-class SentHead:
-    day: dt.date
-    seq: int
-    hash: str
-
-
-def _sent_messages():  # type: ignore[no-untyped-def]
-    from safecampus.notify.models import Notification
-
-    from .timers import EVENT
-
-    return Notification.objects.filter(event=EVENT).order_by("-created_at", "-pk")
-
-
-def _sent(params: dict, created_at: dt.datetime) -> SentHead | None:
-    head = str(params.get("head", "")).lower()
-    seq = str(params.get("seq", ""))
-    if not seq.isdigit() or len(head) != 64:
-        return None
-    return SentHead(timezone.localdate(created_at), int(seq), head)
-
-
-def last_sent_heads(n: int = 3) -> list[SentHead]:
-    """The heads most recently sent to the audit administrators, newest first."""
-    rows = _sent_messages().values_list("params", "created_at")[:n]
-    return [head for params, at in rows if (head := _sent(params, at)) is not None]
-
-
-def sent_heads() -> list[RecordedHead]:
-    """Every head sent to the audit administrators that is still in the outbox, for
-    verification. The message in their inboxes and e-mail is the record outside the
-    database; the outbox copy lets each verification check them all by itself."""
-    heads = []
-    for params, at in _sent_messages().values_list("params", "created_at").iterator():
-        head = _sent(params, at)
-        if head is not None and head.seq > 0:
-            heads.append(
-                RecordedHead(
-                    seq=head.seq,
-                    hash=head.hash,
-                    source=_("the daily message of %(day)s") % {"day": head.day.isoformat()},
-                )
-            )
-    return heads

@@ -345,11 +345,15 @@ def person_set_password(
 ) -> Person:
     """A person changes their own password; the system administrator resets another's.
 
-    A reset (by anyone but the holder) forces a change at the next login, ends the
-    account's API tokens (and, with the password's hash, its sessions) and tells the
-    holder through their channels. An administrator's password needs a second
-    administrator, `cosigner`, already authenticated by the caller
-    (access.password_reset_cosigner): no administrator takes over another's account."""
+    A reset (by anyone but the holder) forces a change at the next login and ends the
+    account's API tokens (and, with the password's hash, its sessions). An
+    administrator's password needs a second administrator, `cosigner`, already
+    authenticated by the caller (access.password_reset_cosigner): no administrator takes
+    over another's account.
+
+    Telling the holder of a reset is not done here (orgs is below notify): a reset goes
+    through administration.services.password_reset, which calls this and writes the
+    message in the same transaction."""
     own = by.pk == person.pk
     access.require(own or access.can_reset_password(by, person))
     needs_cosigner = not own and access.password_reset_needs_cosigner(person)
@@ -370,7 +374,6 @@ def person_set_password(
         ApiToken.objects.filter(person=person).delete()
         if cosigner is not None:
             changes["cosigned_by"] = cosigner.username
-        _tell_password_reset(by=by, person=person, cosigner=cosigner)
     audit_record(
         action="password_set",
         model="orgs.person",
@@ -379,34 +382,6 @@ def person_set_password(
         changes=changes,
     )
     return person
-
-
-def _tell_password_reset(*, by: Person, person: Person, cosigner: Person | None) -> None:
-    """The holder learns of a reset at once (inbox, then their first channel), through the
-    outbox in the same transaction, as every notification goes."""
-    from safecampus.notify.models import Urgency
-    from safecampus.notify.services import notification_create
-
-    names = by.name if cosigner is None else f"{by.name}, {cosigner.name}"
-    notification_create(
-        event="password_reset",
-        title=_("Your password was reset"),
-        body=_(
-            "%(names)s set a new password for your account %(username)s at %(time)s. "
-            "You must choose your own at the next login. If you did not ask for this, "
-            "tell the security administrator at once."
-        )
-        % {
-            "names": names,
-            "username": person.username,
-            "time": timezone.localtime().strftime("%Y-%m-%d %H:%M"),
-        },
-        urgency=Urgency.URGENT,
-        sender=by,
-        people=[person],
-        link="/account/password/",
-        params={"username": person.username},
-    )
 
 
 # --- Roles ----------------------------------------------------------------------

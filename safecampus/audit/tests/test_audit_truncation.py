@@ -11,10 +11,9 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from safecampus.administration.audit_heads import KIND, daily_head, last_sent_heads, sent_heads
 from safecampus.audit.models import AuditEntry
-from safecampus.audit.selectors import last_sent_heads, sent_heads
 from safecampus.audit.services import RecordedHead, audit_record, audit_verify, heads_parse
-from safecampus.audit.timers import KIND, daily_head
 from safecampus.notify.models import Notification
 from safecampus.test import BaseTestCase, audit_triggers_dropped
 from safecampus.worker.models import Timer

@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.utils import translation
 
+from safecampus.administration.services import password_reset
 from safecampus.notify.models import Delivery, Notification
 from safecampus.orgs import services
 from safecampus.orgs.models import AdminRole, ApiToken, Person, Role
@@ -163,7 +164,7 @@ class AdminTakeoverTest(BaseTestCase):
 
     def test_the_holder_is_told_through_their_channels(self) -> None:
         with translation.override("zh-hans"):
-            services.person_set_password(
+            password_reset(
                 by=self.sysadmin, person=self.auditadmin, password=NEW, cosigner=self.secadmin
             )
         notification = Notification.objects.get(event="password_reset")

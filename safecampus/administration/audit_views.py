@@ -1,3 +1,7 @@
+"""The audit administrator's pages: the trail, and its verification against the heads
+recorded outside it. Who may read them is orgs.access's to say, asked here, above
+audit (which knows nothing of roles)."""
+
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -7,11 +11,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
+from safecampus.audit import selectors
+from safecampus.audit.forms import VerifyForm
+from safecampus.audit.services import VerifyResult, audit_record, audit_verify
 from safecampus.orgs import access
 
-from . import selectors
-from .forms import VerifyForm
-from .services import VerifyResult, audit_record, audit_verify
+from .audit_heads import last_sent_heads, sent_heads
 
 
 def _page(request: HttpRequest, form: VerifyForm, result: VerifyResult | None) -> HttpResponse:
@@ -31,7 +36,7 @@ def _page(request: HttpRequest, form: VerifyForm, result: VerifyResult | None) -
         "action": filters["action"],
         "model_choices": selectors.model_choices(),
         "action_choices": selectors.action_choices(),
-        "sent_heads": selectors.last_sent_heads(),
+        "sent_heads": last_sent_heads(),
         "form": form,
         "result": result,
     }
@@ -53,7 +58,7 @@ def verify(request: HttpRequest) -> HttpResponse:
     form = VerifyForm(request.POST)
     if not form.is_valid():
         return _page(request, form, None)
-    result = audit_verify([*form.cleaned_data["heads"], *selectors.sent_heads()])
+    result = audit_verify([*form.cleaned_data["heads"], *sent_heads()])
     audit_record(
         action="audit_verify",
         changes={

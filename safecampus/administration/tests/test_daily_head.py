@@ -5,8 +5,8 @@ import datetime as dt
 import time_machine
 from django.utils import timezone
 
+from safecampus.administration.audit_heads import KIND, schedule_next
 from safecampus.audit.models import AuditEntry
-from safecampus.audit.timers import KIND, schedule_next
 from safecampus.notify.models import Notification
 from safecampus.test import BaseTestCase
 from safecampus.worker.loop import Worker
@@ -36,7 +36,7 @@ class DailyHeadTest(BaseTestCase):
             )
 
     def test_a_starting_worker_schedules_it_once(self):
-        from safecampus.audit.timers import ensure_scheduled
+        from safecampus.administration.audit_heads import ensure_scheduled
 
         Timer.objects.filter(kind=KIND).delete()
         ensure_scheduled()

@@ -2,18 +2,28 @@
 
 Copies held outside the database — their inbox, their email — are what a
 rewritten history would contradict, including a trail cut short at its end.
+Every verification (the audit trail page, `safecampus audit verify`) checks the
+heads sent so far (`sent_heads`) besides those it is given.
+
+Here, above audit: the head goes to people by their administrator role (orgs)
+through notify's outbox on a worker timer, none of which audit may know.
 """
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from safecampus.audit.services import RecordedHead, audit_verify
+from safecampus.notify.models import Notification
+from safecampus.notify.services import notification_create
+from safecampus.orgs.models import AdminRole, Person
 from safecampus.worker.models import Timer
 from safecampus.worker.timers import on_timer, on_worker_start, timer_schedule
 
 KIND = "audit.daily_head"
-# The notification's event; its params hold the head (seq, hash): audit/selectors.py
+# The notification's event; its params hold the head (seq, hash): sent_heads() below
 # reads them back so every verification checks the heads sent so far.
 EVENT = "audit_head"
 
@@ -40,12 +50,6 @@ def ensure_scheduled() -> None:
 
 @on_timer(KIND)
 def daily_head(timer: Timer) -> None:
-    from safecampus.notify.services import notification_create
-    from safecampus.orgs.models import AdminRole, Person
-
-    from .selectors import sent_heads
-    from .services import audit_verify
-
     result = audit_verify(sent_heads())
     today = timezone.localdate()
     if result.ok:
@@ -72,3 +76,49 @@ def daily_head(timer: Timer) -> None:
         params={"head": result.head, "seq": str(result.head_seq)},
     )
     schedule_next(today)
+
+
+# --- The heads sent so far, read back for every verification ---------------------------
+
+
+@dataclass(frozen=True)
+class SentHead:
+    day: dt.date
+    seq: int
+    hash: str
+
+
+def _sent_messages():  # type: ignore[no-untyped-def]
+    return Notification.objects.filter(event=EVENT).order_by("-created_at", "-pk")
+
+
+def _sent(params: dict, created_at: dt.datetime) -> SentHead | None:
+    head = str(params.get("head", "")).lower()
+    seq = str(params.get("seq", ""))
+    if not seq.isdigit() or len(head) != 64:
+        return None
+    return SentHead(timezone.localdate(created_at), int(seq), head)
+
+
+def last_sent_heads(n: int = 3) -> list[SentHead]:
+    """The heads most recently sent to the audit administrators, newest first."""
+    rows = _sent_messages().values_list("params", "created_at")[:n]
+    return [head for params, at in rows if (head := _sent(params, at)) is not None]
+
+
+def sent_heads() -> list[RecordedHead]:
+    """Every head sent to the audit administrators that is still in the outbox, for
+    verification. The message in their inboxes and e-mail is the record outside the
+    database; the outbox copy lets each verification check them all by itself."""
+    heads = []
+    for params, at in _sent_messages().values_list("params", "created_at").iterator():
+        head = _sent(params, at)
+        if head is not None and head.seq > 0:
+            heads.append(
+                RecordedHead(
+                    seq=head.seq,
+                    hash=head.hash,
+                    source=_("the daily message of %(day)s") % {"day": head.day.isoformat()},
+                )
+            )
+    return heads

@@ -1,4 +1,5 @@
-"""The three administrators' pages: accounts (system), roles and policy (security)."""
+"""The system and security administrators' pages: accounts and password resets (system),
+roles and policy (security). The audit administrator's are in audit_views.py."""
 
 from typing import Any
 
@@ -12,10 +13,12 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import access, services
-from .forms import AdminRoleForm, PolicyForm, SetPasswordForm, apply_errors
-from .models import Person
-from .views_login import locked_out
+from safecampus.orgs import access, services
+from safecampus.orgs.forms import AdminRoleForm, PolicyForm, SetPasswordForm, apply_errors
+from safecampus.orgs.models import Person
+from safecampus.orgs.views_login import locked_out
+
+from .services import password_reset
 
 
 @login_required
@@ -133,7 +136,7 @@ def account_password(request: HttpRequest, pk: int) -> HttpResponse:
                 )
         if form.is_valid():
             try:
-                services.person_set_password(
+                password_reset(
                     by=request.user,
                     person=person,
                     password=form.cleaned_data["password"],

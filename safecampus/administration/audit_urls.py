@@ -1,6 +1,8 @@
+"""/audit/: the audit administrator's pages (the URL names stay audit:trail, audit:verify)."""
+
 from django.urls import path
 
-from . import views
+from . import audit_views as views
 
 app_name = "audit"
 urlpatterns = [

@@ -8,7 +8,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, no_translations
 
-from safecampus.audit.selectors import sent_heads
+from safecampus.administration.audit_heads import sent_heads
 from safecampus.audit.services import audit_verify, heads_parse
 
 
