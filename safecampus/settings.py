@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "safecampus.notices",
     "safecampus.worker",
     "safecampus.reports",
+    "safecampus.duty",
     "safecampus.dashboards",
     "safecampus.api",
     "safecampus.administration",
@@ -327,7 +328,7 @@ except ValueError:
 NOTIFY_HTTP_TIMEOUT = float(env_int("NOTIFY_HTTP_TIMEOUT", 10, minimum=1))
 # Private ranges webhooks may reach without an administrator adding them (tests: loopback).
 NOTIFY_ALLOWED_NETWORKS = env_list("NOTIFY_ALLOWED_NETWORKS", "")
-NOTIFY_LEASE_SECONDS = float(env_int("NOTIFY_LEASE_SECONDS", 60, minimum=1))
+NOTIFY_LEASE_SECONDS = float(env_int("NOTIFY_LEASE_SECONDS", 10, minimum=1))
 WORKER_HEARTBEAT_SECONDS = float(env_int("WORKER_HEARTBEAT_SECONDS", 5, minimum=1))
 WORKER_STALE_SECONDS = float(env_int("WORKER_STALE_SECONDS", 180, minimum=10))
 

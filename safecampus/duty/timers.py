@@ -1,0 +1,1 @@
+"""The duty app's deadlines (worker timers): shift reminders, spot-check limits, the gap scan."""
