@@ -8,6 +8,8 @@ never rewrites history. Times are instants (aware datetimes); a night shift 18:0
 ends the next morning.
 """
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -107,6 +109,11 @@ class PatternSlot(models.Model):
         return f"{self.template} {self.get_day_kind_display()}"
 
 
+# A shift lasts at most a day (a 24-hour shift 08:00–08:00): "who is on duty at T" looks
+# only at shifts that started in the day before T, a bounded range of the unit's index.
+MAX_SHIFT = dt.timedelta(hours=24)
+
+
 class Shift(models.Model):
     """One shift as planned: its unit, its instants, its leader on duty and duty phone.
     Its people are ShiftMember rows (the leader is one too, role LEADER)."""
@@ -123,6 +130,9 @@ class Shift(models.Model):
         related_name="shifts",
     )
     name = models.CharField(_("name"), max_length=40)
+    # The day the shift is planned for (a night shift 18:00–08:00 belongs to the day it
+    # starts): the roster's rows, the wall export's date column, re-planning a month.
+    day = models.DateField(_("day"))
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"))
     phone = models.CharField(_("duty phone"), max_length=32, blank=True)
@@ -348,6 +358,8 @@ class CoverageGap(models.Model):
     kind = models.CharField(_("kind"), max_length=10, choices=GapKind.choices)
     starts_at = models.DateTimeField(_("from"))
     ends_at = models.DateTimeField(_("until"))
+    # ends_at - starts_at, so "worst first" (most time uncovered) is a plain SUM.
+    seconds = models.PositiveIntegerField(_("seconds uncovered"), default=0)
     scanned_at = models.DateTimeField(_("scanned at"))
 
     class Meta:
