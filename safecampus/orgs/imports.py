@@ -4,6 +4,7 @@ All rows or none: every row is checked first and every bad row is listed
 with its reason; only a clean workbook is applied, in one transaction.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -234,18 +235,7 @@ def _read_people(wb: Any, result: ImportResult) -> list[_PersonRow]:
         return []
     people = []
     for n, r in rows:
-        roles, positions, is_head, unknown = [], [], False, []
-        for part in split_roles(r.get("roles", "")):
-            if part.lower() in HEAD_NAMES:
-                is_head = True
-            elif role := _lookup(ROLE_NAMES, part):
-                if role not in roles:  # 校长、园长 name one role
-                    roles.append(role)
-            elif position := _lookup(POSITION_NAMES, part):
-                if position not in positions:
-                    positions.append(position)
-            else:
-                unknown.append(part)
+        roles, positions, is_head, unknown = _read_roles(r.get("roles", ""))
         if unknown:
             result.errors.append(
                 RowError(
@@ -271,6 +261,27 @@ def _read_people(wb: Any, result: ImportResult) -> list[_PersonRow]:
     return people
 
 
+def _read_roles(text: str) -> tuple[list[str], list[str], bool, list[str]]:
+    """The roles column: (roles, leadership group positions, is the unit's head, the
+    words that name none of these)."""
+    roles: list[str] = []
+    positions: list[str] = []
+    unknown: list[str] = []
+    is_head = False
+    for part in split_roles(text):
+        if part.lower() in HEAD_NAMES:
+            is_head = True
+        elif role := _lookup(ROLE_NAMES, part):
+            if role not in roles:  # 校长、园长 name one role
+                roles.append(role)
+        elif position := _lookup(POSITION_NAMES, part):
+            if position not in positions:
+                positions.append(position)
+        else:
+            unknown.append(part)
+    return roles, positions, is_head, unknown
+
+
 def _field_errors(obj: Any, fields: set[str]) -> list[str]:
     """Length and format of the given model fields, as the model would check them on save."""
     meta = type(obj)._meta
@@ -288,6 +299,26 @@ def _field_errors(obj: Any, fields: set[str]) -> list[str]:
 def _check_units(by: Person, rows: list[_UnitRow], result: ImportResult) -> dict[str, str]:
     """Return code → kind for every unit that will exist after the import."""
     err = result.errors.append
+    by_code = _well_formed_units(rows, err)
+    existing = {
+        u.code: u for u in Unit.objects.filter(code__in=[*by_code, *(r.parent for r in rows)])
+    }
+    for code, r in list(by_code.items()):
+        if code in existing:
+            err(RowError(UNITS_SHEET, r.row, _("Code %(code)s already exists.") % {"code": code}))
+            del by_code[code]
+    manage = access.manageable_paths(by)
+    for r in by_code.values():
+        _check_unit_place(by, manage, r, by_code, existing, err)
+    return {code: r.kind for code, r in by_code.items()}
+
+
+def _well_formed_units(
+    rows: list[_UnitRow], err: Callable[[RowError], None]
+) -> dict[str, _UnitRow]:
+    """Each row on its own: code, name and type given, fields as the model allows them, a
+    known type (stored as its code), a code not already used by a row above. Returns the
+    good rows by code."""
     by_code: dict[str, _UnitRow] = {}
     for r in rows:
         if not r.code or not r.name or not r.kind:
@@ -316,187 +347,143 @@ def _check_units(by: Person, rows: list[_UnitRow], result: ImportResult) -> dict
             )
             continue
         by_code[r.code] = r
-    existing = {
-        u.code: u for u in Unit.objects.filter(code__in=[*by_code, *(r.parent for r in rows)])
-    }
-    for code, r in list(by_code.items()):
-        if code in existing:
-            err(RowError(UNITS_SHEET, r.row, _("Code %(code)s already exists.") % {"code": code}))
-            del by_code[code]
-    manage = access.manageable_paths(by)
-    for code, r in by_code.items():
-        # Walk up through the file to the first unit that already exists.
-        seen, cursor = [code], r
-        while cursor.parent and cursor.parent in by_code:
-            if cursor.parent in seen:
-                err(
-                    RowError(
-                        UNITS_SHEET,
-                        r.row,
-                        _("The parent codes form a cycle: %(codes)s")
-                        % {"codes": " → ".join([*seen, cursor.parent])},
-                    )
+    return by_code
+
+
+def _check_unit_place(
+    by: Person,
+    manage: list[str] | None,
+    r: _UnitRow,
+    by_code: dict[str, _UnitRow],
+    existing: dict[str, Unit],
+    err: Callable[[RowError], None],
+) -> None:
+    """Where the unit goes: its parents in the file form no cycle; a unit without a parent
+    is a bureau, added by the system administrator; the unit already in the system that
+    the file's parents lead to is known to the importer, managed by them and not archived;
+    and the unit's type is allowed under its parent's."""
+    top_in_file, cycle = _walk_up_the_file(r, by_code)
+    if cycle:
+        err(
+            RowError(
+                UNITS_SHEET,
+                r.row,
+                _("The parent codes form a cycle: %(codes)s") % {"codes": " → ".join(cycle)},
+            )
+        )
+        return
+    if not r.parent:
+        if r.kind != UnitKind.BUREAU:
+            err(RowError(UNITS_SHEET, r.row, _("A parent code is required.")))
+        elif manage is not None:
+            err(
+                RowError(
+                    UNITS_SHEET,
+                    r.row,
+                    _("Only the system administrator can add a top-level unit."),
                 )
-                break
-            seen.append(cursor.parent)
-            cursor = by_code[cursor.parent]
-        else:
-            if not r.parent:
-                if r.kind != UnitKind.BUREAU:
-                    err(RowError(UNITS_SHEET, r.row, _("A parent code is required.")))
-                elif manage is not None:
-                    err(
-                        RowError(
-                            UNITS_SHEET,
-                            r.row,
-                            _("Only the system administrator can add a top-level unit."),
-                        )
-                    )
-                continue
-            parent_kind = by_code[r.parent].kind if r.parent in by_code else None
-            if cursor.parent:
-                anchor = existing.get(cursor.parent)
-                if anchor is None or not access.unit_visible(by, anchor):
-                    err(
-                        RowError(
-                            UNITS_SHEET,
-                            r.row,
-                            _("Unknown parent code %(code)s.") % {"code": r.parent},
-                        )
-                    )
-                    continue
-                if manage is not None and not any(anchor.path.startswith(p) for p in manage):
-                    err(
-                        RowError(
-                            UNITS_SHEET,
-                            r.row,
-                            _("Unit %(code)s is outside the units you manage.")
-                            % {"code": anchor.code},
-                        )
-                    )
-                    continue
-                if anchor.is_archived:
-                    err(
-                        RowError(
-                            UNITS_SHEET,
-                            r.row,
-                            _("The parent unit %(code)s is archived.") % {"code": anchor.code},
-                        )
-                    )
-                    continue
-                if parent_kind is None:
-                    parent_kind = anchor.kind
-            if r.kind not in ALLOWED_CHILDREN.get(parent_kind or "", set()):
-                err(
-                    RowError(
-                        UNITS_SHEET,
-                        r.row,
-                        _("A %(child)s cannot be placed under a %(parent)s.")
-                        % {"child": UnitKind(r.kind).label, "parent": UnitKind(parent_kind).label},
-                    )
-                )
-    planned = {code: r.kind for code, r in by_code.items()}
-    return planned
+            )
+        return
+    parent_kind = by_code[r.parent].kind if r.parent in by_code else None
+    if top_in_file.parent:
+        anchor = existing.get(top_in_file.parent)
+        problem = _anchor_problem(by, manage, anchor, r.parent)
+        if problem:
+            err(RowError(UNITS_SHEET, r.row, problem))
+            return
+        parent_kind = parent_kind or anchor.kind  # type: ignore[union-attr]
+    if r.kind not in ALLOWED_CHILDREN.get(parent_kind or "", set()):
+        err(
+            RowError(
+                UNITS_SHEET,
+                r.row,
+                _("A %(child)s cannot be placed under a %(parent)s.")
+                % {"child": UnitKind(r.kind).label, "parent": UnitKind(parent_kind).label},
+            )
+        )
+
+
+def _walk_up_the_file(
+    r: _UnitRow, by_code: dict[str, _UnitRow]
+) -> tuple[_UnitRow, list[str] | None]:
+    """Follow the parent codes through the file's rows: the topmost row reached (its parent,
+    if any, must already exist), or the codes of a cycle met on the way."""
+    seen, cursor = [r.code], r
+    while cursor.parent and cursor.parent in by_code:
+        if cursor.parent in seen:
+            return cursor, [*seen, cursor.parent]
+        seen.append(cursor.parent)
+        cursor = by_code[cursor.parent]
+    return cursor, None
+
+
+def _anchor_problem(
+    by: Person, manage: list[str] | None, anchor: Unit | None, parent_code: str
+) -> str | None:
+    """What is wrong with the existing unit that new units are placed under, if anything."""
+    if anchor is None or not access.unit_visible(by, anchor):
+        return _("Unknown parent code %(code)s.") % {"code": parent_code}
+    if _outside(manage, anchor):
+        return _("Unit %(code)s is outside the units you manage.") % {"code": anchor.code}
+    if anchor.is_archived:
+        return _("The parent unit %(code)s is archived.") % {"code": anchor.code}
+    return None
+
+
+def _outside(manage: list[str] | None, unit: Unit) -> bool:
+    """Is the unit outside the subtrees the importer manages (None: manages everywhere)?"""
+    return manage is not None and not any(unit.path.startswith(p) for p in manage)
+
+
+@dataclass
+class _PeopleCheck:
+    """What each person's row is checked against: the system as it is, and the rows above."""
+
+    planned: dict[str, str]  # code → kind of the units the file adds
+    existing: dict[str, Unit]  # units already in the system that the importer sees
+    taken_mobiles: set[str]
+    taken_usernames: set[str]
+    manage: list[str] | None  # the importer's subtrees; None: everywhere
+    led_already: set[str]  # codes of units whose leadership group has its leader
+    mobiles: dict[str, int] = field(default_factory=dict)  # in the rows above: → row
+    usernames: dict[str, int] = field(default_factory=dict)
+    heads: dict[str, int] = field(default_factory=dict)  # unit code → the head's row
+    leaders: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, by: Person, rows: list[_PersonRow], planned: dict[str, str]) -> "_PeopleCheck":
+        unit_codes = {r.unit for r in rows} - set(planned)
+        existing = {u.code: u for u in access.units_visible(by).filter(code__in=unit_codes)}
+        mobiles = [r.mobile for r in rows]
+        usernames = [r.username for r in rows if r.username]
+        return cls(
+            planned=planned,
+            existing=existing,
+            taken_mobiles=set(
+                Person.objects.filter(mobile__in=mobiles).values_list("mobile", flat=True)
+            ),
+            taken_usernames=set(
+                Person.objects.filter(username__in=usernames).values_list("username", flat=True)
+            ),
+            manage=access.manageable_paths(by),
+            led_already=set(
+                LeadershipSeat.objects.filter(
+                    unit__code__in=list(existing), position=Position.LEADER
+                ).values_list("unit__code", flat=True)
+            ),
+        )
 
 
 def _check_people(
     by: Person, rows: list[_PersonRow], planned: dict[str, str], result: ImportResult
 ) -> None:
     err = result.errors.append
-    mobiles: dict[str, int] = {}
-    usernames: dict[str, int] = {}
-    unit_codes = {r.unit for r in rows} - set(planned)
-    existing = {u.code: u for u in access.units_visible(by).filter(code__in=unit_codes)}
-    taken_mobiles = set(
-        Person.objects.filter(mobile__in=[r.mobile for r in rows]).values_list("mobile", flat=True)
-    )
-    taken_usernames = set(
-        Person.objects.filter(username__in=[r.username for r in rows if r.username]).values_list(
-            "username", flat=True
-        )
-    )
-    manage = access.manageable_paths(by)
-    heads: dict[str, int] = {}
-    leaders: dict[str, int] = {}
-    led_already = set(
-        LeadershipSeat.objects.filter(
-            unit__code__in=list(existing), position=Position.LEADER
-        ).values_list("unit__code", flat=True)
-    )
+    check = _PeopleCheck.load(by, rows, planned)
     for r in rows:
-        if not r.name:
-            err(RowError(PEOPLE_SHEET, r.row, _("A name is required.")))
-        checked = {"name"} if r.name else set()
-        if r.username:
-            checked.add("username")
-        problems = _field_errors(Person(name=r.name, username=r.username), checked)
-        if problems:
-            err(RowError(PEOPLE_SHEET, r.row, "; ".join(problems)))
-        if not MOBILE_RE.match(r.mobile):
-            err(
-                RowError(
-                    PEOPLE_SHEET,
-                    r.row,
-                    _("Bad mobile number: %(mobile)s") % {"mobile": r.mobile or "—"},
-                )
-            )
-        elif r.mobile in mobiles:
-            err(
-                RowError(
-                    PEOPLE_SHEET,
-                    r.row,
-                    _("Duplicate mobile number (also in row %(other)d).")
-                    % {"other": mobiles[r.mobile]},
-                )
-            )
-        elif r.mobile in taken_mobiles:
-            err(
-                RowError(
-                    PEOPLE_SHEET,
-                    r.row,
-                    _("Mobile number %(mobile)s is already registered.") % {"mobile": r.mobile},
-                )
-            )
-        else:
-            mobiles[r.mobile] = r.row
-        if r.username:
-            if r.username in usernames or r.username in taken_usernames:
-                err(
-                    RowError(
-                        PEOPLE_SHEET,
-                        r.row,
-                        _("Username %(name)s is already taken.") % {"name": r.username},
-                    )
-                )
-            usernames[r.username] = r.row
-        if r.unit in planned:
-            # Under a unit the importer manages (checked with the units): who manages may
-            # grant roles there; the system administrator only places staff.
-            may_grant = manage is not None
-        elif r.unit in existing:
-            unit = existing[r.unit]
-            may_grant = access.can_grant_roles(by, unit)
-            if manage is not None and not any(unit.path.startswith(p) for p in manage):
-                err(
-                    RowError(
-                        PEOPLE_SHEET,
-                        r.row,
-                        _("Unit %(code)s is outside the units you manage.") % {"code": r.unit},
-                    )
-                )
-            elif unit.is_archived:
-                err(
-                    RowError(
-                        PEOPLE_SHEET, r.row, _("Unit %(code)s is archived.") % {"code": r.unit}
-                    )
-                )
-        else:
-            may_grant = True  # the unknown unit is the row's error
-            err(
-                RowError(
-                    PEOPLE_SHEET, r.row, _("Unknown unit code %(code)s.") % {"code": r.unit or "—"}
-                )
-            )
+        _check_person_fields(r, err)
+        _check_mobile(r, check, err)
+        _check_username(r, check, err)
+        may_grant = _check_person_unit(by, r, check, err)
         granted = [role for role in r.roles if role != Role.STAFF]
         if granted and not may_grant:
             err(
@@ -507,42 +494,146 @@ def _check_people(
                     % {"roles": "、".join(ROLE_EXPORT_NAMES[Role(role)] for role in granted)},
                 )
             )
-        if r.is_head:
-            if r.unit in heads:
-                err(
-                    RowError(
-                        PEOPLE_SHEET,
-                        r.row,
-                        _("Unit %(code)s already has a head (row %(other)d).")
-                        % {"code": r.unit, "other": heads[r.unit]},
-                    )
+        _check_head_and_leader(r, check, err)
+
+
+def _check_person_fields(r: _PersonRow, err: Callable[[RowError], None]) -> None:
+    """A name, and the name and username as the model allows them."""
+    if not r.name:
+        err(RowError(PEOPLE_SHEET, r.row, _("A name is required.")))
+    checked = {"name"} if r.name else set()
+    if r.username:
+        checked.add("username")
+    problems = _field_errors(Person(name=r.name, username=r.username), checked)
+    if problems:
+        err(RowError(PEOPLE_SHEET, r.row, "; ".join(problems)))
+
+
+def _check_mobile(r: _PersonRow, check: _PeopleCheck, err: Callable[[RowError], None]) -> None:
+    """A mainland mobile number, not in a row above nor registered already."""
+    if not MOBILE_RE.match(r.mobile):
+        err(
+            RowError(
+                PEOPLE_SHEET,
+                r.row,
+                _("Bad mobile number: %(mobile)s") % {"mobile": r.mobile or "—"},
+            )
+        )
+    elif r.mobile in check.mobiles:
+        err(
+            RowError(
+                PEOPLE_SHEET,
+                r.row,
+                _("Duplicate mobile number (also in row %(other)d).")
+                % {"other": check.mobiles[r.mobile]},
+            )
+        )
+    elif r.mobile in check.taken_mobiles:
+        err(
+            RowError(
+                PEOPLE_SHEET,
+                r.row,
+                _("Mobile number %(mobile)s is already registered.") % {"mobile": r.mobile},
+            )
+        )
+    else:
+        check.mobiles[r.mobile] = r.row
+
+
+def _check_username(r: _PersonRow, check: _PeopleCheck, err: Callable[[RowError], None]) -> None:
+    """A username, when given, not in a row above nor taken already."""
+    if not r.username:
+        return
+    if r.username in check.usernames or r.username in check.taken_usernames:
+        err(
+            RowError(
+                PEOPLE_SHEET,
+                r.row,
+                _("Username %(name)s is already taken.") % {"name": r.username},
+            )
+        )
+    check.usernames[r.username] = r.row
+
+
+def _check_person_unit(
+    by: Person, r: _PersonRow, check: _PeopleCheck, err: Callable[[RowError], None]
+) -> bool:
+    """The person's unit: added by the file, or one the importer manages and not archived.
+    Returns whether the importer may grant roles (other than staff) there."""
+    if r.unit in check.planned:
+        # Under a unit the importer manages (checked with the units): who manages may
+        # grant roles there; the system administrator only places staff.
+        return check.manage is not None
+    unit = check.existing.get(r.unit)
+    if unit is None:
+        err(
+            RowError(
+                PEOPLE_SHEET, r.row, _("Unknown unit code %(code)s.") % {"code": r.unit or "—"}
+            )
+        )
+        return True  # the unknown unit is the row's error
+    if _outside(check.manage, unit):
+        err(
+            RowError(
+                PEOPLE_SHEET,
+                r.row,
+                _("Unit %(code)s is outside the units you manage.") % {"code": r.unit},
+            )
+        )
+    elif unit.is_archived:
+        err(RowError(PEOPLE_SHEET, r.row, _("Unit %(code)s is archived.") % {"code": r.unit}))
+    return access.can_grant_roles(by, unit)
+
+
+def _check_head_and_leader(
+    r: _PersonRow, check: _PeopleCheck, err: Callable[[RowError], None]
+) -> None:
+    """One head (第一责任人) a unit, one leader of its leadership group: in the file, and
+    for the leader also in the system."""
+    if r.is_head:
+        if r.unit in check.heads:
+            err(
+                RowError(
+                    PEOPLE_SHEET,
+                    r.row,
+                    _("Unit %(code)s already has a head (row %(other)d).")
+                    % {"code": r.unit, "other": check.heads[r.unit]},
                 )
-            heads[r.unit] = r.row
-        if Position.LEADER in r.positions:
-            if r.unit in led_already:
-                err(
-                    RowError(
-                        PEOPLE_SHEET,
-                        r.row,
-                        _("The leadership group of %(code)s already has a leader.")
-                        % {"code": r.unit},
-                    )
+            )
+        check.heads[r.unit] = r.row
+    if Position.LEADER in r.positions:
+        if r.unit in check.led_already:
+            err(
+                RowError(
+                    PEOPLE_SHEET,
+                    r.row,
+                    _("The leadership group of %(code)s already has a leader.") % {"code": r.unit},
                 )
-            elif r.unit in leaders:
-                err(
-                    RowError(
-                        PEOPLE_SHEET,
-                        r.row,
-                        _("The leadership group of %(code)s already has a leader (row %(other)d).")
-                        % {"code": r.unit, "other": leaders[r.unit]},
-                    )
+            )
+        elif r.unit in check.leaders:
+            err(
+                RowError(
+                    PEOPLE_SHEET,
+                    r.row,
+                    _("The leadership group of %(code)s already has a leader (row %(other)d).")
+                    % {"code": r.unit, "other": check.leaders[r.unit]},
                 )
-            leaders[r.unit] = r.row
+            )
+        check.leaders[r.unit] = r.row
 
 
 def _apply(
     by: Person, units: list[_UnitRow], people: list[_PersonRow], result: ImportResult
 ) -> None:
+    created = _create_units(by, units)
+    result.units = len(created)
+    for r in people:
+        _create_person(by, r, created)
+        result.people += 1
+
+
+def _create_units(by: Person, units: list[_UnitRow]) -> dict[str, Unit]:
+    """Create the units, each after its parent; returns them by code."""
     created: dict[str, Unit] = {}
     pending = list(units)
     while pending:
@@ -573,26 +664,29 @@ def _apply(
             progressed = True
         if not progressed:  # unreachable after _check_units; refuse rather than loop
             raise ValidationError(_("The parent codes form a cycle."))
-    result.units = len(created)
-    for r in people:
-        unit = created.get(r.unit) or Unit.objects.get(code=r.unit)
-        try:
-            person = services.person_create(
-                by=by,
-                unit=unit,
-                name=r.name,
-                mobile=r.mobile,
-                roles=r.roles or [Role.STAFF],
-                username=r.username or None,
-            )
-            for position in r.positions:
-                services.seat_set(by=by, unit=unit, person=person, position=position)
-            if r.is_head:
-                unit.refresh_from_db()
-                services.unit_update(by=by, unit=unit, head=person)
-        except (ValidationError, PermissionDenied) as exc:
-            raise _RowFailed(PEOPLE_SHEET, r.row, exc) from exc
-        result.people += 1
+    return created
+
+
+def _create_person(by: Person, r: _PersonRow, created: dict[str, Unit]) -> None:
+    """Create the person with their roles, their seat in the leadership group and, when
+    named so, as their unit's head."""
+    unit = created.get(r.unit) or Unit.objects.get(code=r.unit)
+    try:
+        person = services.person_create(
+            by=by,
+            unit=unit,
+            name=r.name,
+            mobile=r.mobile,
+            roles=r.roles or [Role.STAFF],
+            username=r.username or None,
+        )
+        for position in r.positions:
+            services.seat_set(by=by, unit=unit, person=person, position=position)
+        if r.is_head:
+            unit.refresh_from_db()
+            services.unit_update(by=by, unit=unit, head=person)
+    except (ValidationError, PermissionDenied) as exc:
+        raise _RowFailed(PEOPLE_SHEET, r.row, exc) from exc
 
 
 # --- The template -----------------------------------------------------------------
