@@ -342,11 +342,13 @@ def password_reset_cosigner(by: Any, person: Person, cosigner: Any) -> bool:
     """Dual control (双人操作) for an administrator's password: the one who starts it and
     the one who co-signs are two administrators of two different roles, and neither is
     the account's holder. So no administrator acting alone, of any role, can take over
-    another's account."""
+    another's account. Nor co-signs an account whose password someone else set and its
+    holder has not yet replaced: whoever typed that password could sign with it."""
     return bool(
         cosigner is not None
         and cosigner.is_active
         and cosigner.admin_role
+        and not cosigner.must_change_password
         and cosigner.admin_role != getattr(by, "admin_role", "")
         and cosigner.pk not in (getattr(by, "pk", None), person.pk)
     )
