@@ -14,6 +14,7 @@ from .models import (
     Role,
     SecurityPolicy,
     UnitKind,
+    mask_mobiles_in,
     mobile_validator,
 )
 
@@ -28,8 +29,14 @@ def apply_errors(form: forms.Form, exc: ValidationError) -> None:
 
 
 class PersonChoiceField(forms.ModelChoiceField):
+    """A person picker (a unit's head, an area's responsible person, a seat, a role). It
+    offers people the user may not see the number of (the bureau's, to a principal), and
+    a username is often the mobile number: it is shown masked to everyone, as on the
+    people page for those access.can_see_mobile does not let see it. The name tells
+    people apart; the masked number's last digits tell two of one name apart."""
+
     def label_from_instance(self, obj: Person) -> str:
-        return f"{obj.name}（{obj.username}）"
+        return f"{obj.name}（{mask_mobiles_in(obj.username, obj.mobile)}）"
 
 
 class UnitForm(forms.Form):
