@@ -607,16 +607,7 @@ def _submit(
     """report_submit's decision and writes, in its transaction. The day's row is locked
     as it is read: two taps, a correction, the deadline and an exemption for the unit
     take turns there, each deciding on what the one before wrote."""
-    status_row = ReportStatus.objects.select_for_update().filter(unit=unit, date=day).first()
-    if status_row is None:  # rows are never deleted; this is only a guard
-        raise _nothing_due(unit, day)
-    if status_row.status == Status.EXEMPT:
-        raise ValidationError(
-            {
-                "date": _("%(unit)s is exempt on %(day)s.")
-                % {"unit": unit.name, "day": day.isoformat()}
-            }
-        )
+    status_row = _day_row_locked(unit, day)
     latest = (
         DailyReport.objects.filter(unit=unit, date=day).order_by("-version").first()
         if status_row.report_id is not None
@@ -634,9 +625,44 @@ def _submit(
                     )
                 }
             )
+    report = _report_version(
+        by, status_row, latest, unit=unit, day=day, zero=zero, items=items, reason=reason
+    )
+    _report_record(report, status_row)
+    return report
+
+
+def _day_row_locked(unit: Unit, day: dt.date) -> ReportStatus:
+    """The unit's status row for the day, locked until the transaction ends; refuses a
+    day the unit is exempt on."""
+    status_row = ReportStatus.objects.select_for_update().filter(unit=unit, date=day).first()
+    if status_row is None:  # rows are never deleted; this is only a guard
+        raise _nothing_due(unit, day)
+    if status_row.status == Status.EXEMPT:
+        raise ValidationError(
+            {
+                "date": _("%(unit)s is exempt on %(day)s.")
+                % {"unit": unit.name, "day": day.isoformat()}
+            }
+        )
+    return status_row
+
+
+def _report_version(
+    by: Person,
+    status_row: ReportStatus,
+    latest: DailyReport | None,
+    *,
+    unit: Unit,
+    day: dt.date,
+    zero: bool,
+    items: list[dict[str, Any]],
+    reason: str,
+) -> DailyReport:
+    """The next version of the day's report (not saved yet): received now, late by the
+    whole seconds past the day's deadline, with a unit's children's counts as they are."""
     now = timezone.now()
-    late = max(0, int((now - status_row.due_at).total_seconds()))  # whole seconds, down
-    report = DailyReport(
+    return DailyReport(
         unit=unit,
         date=day,
         version=latest.version + 1 if latest else 1,
@@ -648,10 +674,8 @@ def _submit(
         submitted_by=by,
         submitted_at=now,
         due_at=status_row.due_at,
-        late_seconds=late,
+        late_seconds=max(0, int((now - status_row.due_at).total_seconds())),
     )
-    _report_record(report, status_row)
-    return report
 
 
 def _same_report(
