@@ -37,7 +37,8 @@ class InboxOut(Schema):
 
 class AttemptOut(Schema):
     at: dt.datetime
-    ok: bool
+    # None: recorded as the request left, no answer recorded (the worker stopped).
+    ok: bool | None
     error: str
 
 
@@ -53,7 +54,6 @@ class DeliveryOut(Schema):
     last_error: str
     acknowledged_at: dt.datetime | None
     fallback_from_id: int | None
-    coalesced_into_id: int | None
     tries: list[AttemptOut]
 
     @staticmethod

@@ -23,6 +23,21 @@ class Urgency(models.TextChoices):
     EMERGENCY = "emergency", _("Emergency")
 
 
+class Priority(models.IntegerChoices):
+    """The order the worker takes due deliveries in: the most urgent first."""
+
+    EMERGENCY = 0, _("Emergency")
+    URGENT = 1, _("Urgent")
+    ROUTINE = 2, _("Routine")
+
+
+PRIORITY_OF = {Urgency.EMERGENCY: Priority.EMERGENCY, Urgency.URGENT: Priority.URGENT}
+
+
+def priority_of(urgency: str) -> int:
+    return PRIORITY_OF.get(urgency, Priority.ROUTINE)
+
+
 class Transport(models.TextChoices):
     INBOX = "inbox", _("In-app inbox")
     EMAIL = "email", _("Email")
@@ -150,7 +165,10 @@ class Delivery(models.Model):
     status = models.CharField(
         _("status"), max_length=12, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED
     )
+    # Tries made (an Attempt is recorded, and this counted, right before each request).
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # The notification's urgency as a number: the worker sends the most urgent first.
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.ROUTINE)
     # When it may be sent: now, after a back-off, or after the person's quiet hours.
     next_attempt_at = models.DateTimeField(_("next attempt"))
     claim_token = models.CharField(max_length=32, blank=True)
@@ -164,18 +182,17 @@ class Delivery(models.Model):
     fallback_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="fallbacks"
     )
-    coalesced_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="coalesced"
-    )
 
     class Meta:
         verbose_name = _("delivery")
         verbose_name_plural = _("deliveries")
         ordering = ["pk"]
         indexes = [
-            # worker.loop.claim_deliveries: queued rows whose time has come.
+            # worker.loop.Worker._fill: queued rows whose time has come, most urgent first.
             models.Index(
-                fields=["next_attempt_at"], condition=Q(status="queued"), name="delivery_due_idx"
+                fields=["priority", "next_attempt_at"],
+                condition=Q(status="queued"),
+                name="delivery_due_idx",
             ),
             # The inbox page: a person's in-app messages, newest first.
             models.Index(fields=["person", "transport", "-id"], name="delivery_inbox_idx"),
@@ -190,17 +207,21 @@ class Delivery(models.Model):
 
 
 class Attempt(models.Model):
-    """One try at sending a delivery: what the channel answered."""
+    """One try at sending a delivery: recorded right before the request leaves (ok is
+    None: 'sending'), then what the channel answered. One that stays None was made by a
+    worker that died before the answer came: it may or may not have arrived."""
 
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="tries")
     channel = models.ForeignKey(
         Channel, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     at = models.DateTimeField(_("time"))
-    ok = models.BooleanField(_("succeeded"))
+    ok = models.BooleanField(_("succeeded"), null=True)
     error = models.CharField(_("error"), max_length=500, blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
     worker = models.CharField(max_length=100, blank=True)
+    # The claim under which the worker sent it.
+    claim_token = models.CharField(max_length=32, blank=True)
 
     class Meta:
         verbose_name = _("attempt")

@@ -1,60 +1,37 @@
 """Robots' rate limits (WeCom and DingTalk 20 a minute, Feishu 5 a second and 100 a minute).
 
-Counted from the Attempt rows of the channel, so every worker sees the same
-count. Over the limit a message waits for the window to move; it is never dropped.
+Counted from the Attempt rows of the channel — each recorded right before its
+request leaves — by the worker that is about to send, under a lock on the
+channel's row (worker.loop.Worker._attempt): every worker sees the same count
+and no two decide at once, so the limit holds across any number of workers.
+Over the limit a message waits for the slot the window frees; it is never
+dropped, and never released for an immediate retry.
 """
 
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Sequence
 
-from django.db.models import Count
-from django.utils import timezone
-
-from .models import Attempt, Channel
-from .transports import Transport, transport_class
+from .models import Attempt
 
 
-def allowance(channel: Channel, transport: type[Transport]) -> tuple[int, dt.datetime]:
-    """(how many more sends fit now, when the tightest window frees a slot)."""
-    now = timezone.now()
-    remaining, retry_at = 10**6, now
-    for limit, seconds in transport.rate_limits:
-        since = now - dt.timedelta(seconds=seconds)
-        recent = Attempt.objects.filter(channel=channel, at__gt=since)
+def window(seconds: int) -> dt.timedelta:
+    """A window a little longer than the robot's own: a request reaches the robot a
+    moment after its Attempt is recorded, and the robot counts arrivals."""
+    return dt.timedelta(seconds=seconds + max(0.25, seconds * 0.02))
+
+
+def next_slot(
+    channel_id: int, limits: Sequence[tuple[int, int]], now: dt.datetime
+) -> dt.datetime | None:
+    """None when one more request to the channel fits now; else when it will."""
+    slot = None
+    for limit, seconds in limits:
+        since = now - window(seconds)
+        recent = Attempt.objects.filter(channel_id=channel_id, at__gt=since)
         count = recent.count()
-        left = limit - count
-        if left <= 0:
-            oldest = recent.order_by("at").values_list("at", flat=True)[max(count - limit, 0)]
-            retry_at = max(retry_at, oldest + dt.timedelta(seconds=seconds))
-        remaining = min(remaining, left)
-    return remaining, retry_at
-
-
-def allowances(channels: Iterable[Channel]) -> dict[int, tuple[int, dt.datetime]]:
-    """allowance() for many channels: one grouped count per window length; the
-    detailed look only for a channel that is at its limit."""
-    now = timezone.now()
-    channels = list(channels)
-    windows: dict[int, list[Channel]] = defaultdict(list)
-    for channel in channels:
-        for _limit, seconds in transport_class(channel.kind).rate_limits:
-            windows[seconds].append(channel)
-    counts: dict[tuple[int, int], int] = {}
-    for seconds, members in windows.items():
-        rows = (
-            Attempt.objects.filter(channel__in=members, at__gt=now - dt.timedelta(seconds=seconds))
-            .values("channel_id")
-            .annotate(n=Count("id"))
-        )
-        for row in rows:
-            counts[(row["channel_id"], seconds)] = row["n"]
-    result: dict[int, tuple[int, dt.datetime]] = {}
-    for channel in channels:
-        cls = transport_class(channel.kind)
-        left = min(
-            (limit - counts.get((channel.pk, seconds), 0) for limit, seconds in cls.rate_limits),
-            default=10**6,
-        )
-        result[channel.pk] = allowance(channel, cls) if left <= 0 else (left, now)
-    return result
+        if count >= limit:
+            # The window must lose the oldest (count - limit + 1) attempts.
+            oldest = recent.order_by("at").values_list("at", flat=True)[count - limit]
+            free_at = oldest + window(seconds)
+            slot = free_at if slot is None else max(slot, free_at)
+    return slot

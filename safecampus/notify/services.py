@@ -10,12 +10,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from safecampus.orgs import access
-from safecampus.orgs.models import Person, Unit, mask_mobiles_in
+from safecampus.orgs.models import AdminRole, Person, Unit, mask_mobiles_in
 
 from .models import (
     CHANNEL_KINDS,
@@ -27,6 +27,7 @@ from .models import (
     Notification,
     Transport,
     Urgency,
+    priority_of,
 )
 from .transports import transport_class
 
@@ -119,6 +120,7 @@ def _queue(
         address=address,
         next_attempt_at=at,
         fallback_from=fallback_from,
+        priority=priority_of(notification.urgency),
     )
 
 
@@ -202,7 +204,7 @@ def notification_create(
 
 
 def office_people(unit: Unit) -> list[Person]:
-    """Who is told about a unit's failures: its office contact, else its head."""
+    """Who is told about a unit's business: its office contact, else its head."""
     people = [p for p in (unit.office_contact, unit.head) if p is not None]
     return people[:1]
 
@@ -228,32 +230,47 @@ def delivery_record(
     duration_ms: int = 0,
     worker: str = "",
     claim_token: str = "",
-    joined: bool = True,
+    attempt: Attempt | None = None,
 ) -> str:
-    """Record one try; decide what comes next. Returns the new status.
+    """Record what a try answered; decide what comes next. Returns the new status.
 
-    joined=False: the caller knows no other message was joined into this one
-    (saves a query a delivery in the worker).
+    `attempt`: the Attempt the worker recorded (and counted in `delivery.attempts`)
+    right before the request; its result is written into it whatever happens. Without
+    one, the try is recorded now.
 
-    Only the holder of the claim may record: a worker whose lease ran out and
-    whose delivery another worker took over records nothing. One conditional
-    UPDATE of the fields a try changes (no re-read, no whole-row save: a read or
-    an acknowledgement recorded meanwhile is kept), one INSERT of the Attempt.
+    Only the holder of the claim decides what comes next: a worker whose lease ran out
+    and whose delivery another worker took over changes nothing on the delivery
+    ("lost"). One conditional UPDATE of the fields a try changes (no whole-row save: a
+    read or an acknowledgement recorded meanwhile is kept).
     """
     now = timezone.now()
     # A gateway's answer often names the number ("+8613900006054 is incorrect"), and the
     # error is shown to the sender and sent to the office: the number is on the delivery.
-    error = mask_mobiles_in(error)
-    attempts = delivery.attempts + 1  # the claim holder is the only writer of attempts
+    error = mask_mobiles_in(error)[:500]
+    if attempt is None:
+        delivery.attempts += 1
+        Attempt.objects.create(
+            delivery=delivery,
+            channel_id=delivery.channel_id,
+            at=now,
+            ok=ok,
+            error=error,
+            duration_ms=duration_ms,
+            worker=worker[:100],
+            claim_token=claim_token,
+        )
+    else:
+        Attempt.objects.filter(pk=attempt.pk).update(ok=ok, error=error, duration_ms=duration_ms)
+    attempts = delivery.attempts
     wait = None if ok or permanent else backoff(attempts)
     if ok:
         status, changes = DeliveryStatus.SENT, {"sent_at": now, "last_error": ""}
     elif wait is not None:
         status = DeliveryStatus.QUEUED
-        changes = {"next_attempt_at": now + wait, "last_error": error[:500]}
+        changes = {"next_attempt_at": now + wait, "last_error": error}
     else:
-        status, changes = DeliveryStatus.FAILED, {"last_error": error[:500]}
-    rows = Delivery.objects.filter(pk=delivery.pk)
+        status, changes = DeliveryStatus.FAILED, {"last_error": error}
+    rows = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.QUEUED)
     if claim_token:
         rows = rows.filter(claim_token=claim_token)
     fields = {"status": status, "attempts": attempts, "claim_token": "", "claimed_until": None}
@@ -261,89 +278,26 @@ def delivery_record(
         return "lost"
     for name, value in {**fields, **changes}.items():
         setattr(delivery, name, value)
-    Attempt.objects.create(
-        delivery=delivery,
-        channel_id=delivery.channel_id,
-        at=now,
-        ok=ok,
-        error=error[:500],
-        duration_ms=duration_ms,
-        worker=worker[:100],
-    )
-    others = Delivery.objects.filter(coalesced_into=delivery)
-    if ok:
-        if joined:
-            # Only those joined into this very message, held by the same claim: one
-            # left pointing here by an earlier round that lost its claim was not in it.
-            if claim_token:
-                others = others.filter(claim_token=claim_token)
-            others.update(
-                status=DeliveryStatus.SENT, sent_at=now, claim_token="", claimed_until=None
-            )
-    elif wait is not None:
-        # Messages joined into this one wait and retry on their own.
-        others.update(
-            coalesced_into=None,
-            next_attempt_at=delivery.next_attempt_at,
-            claim_token="",
-            claimed_until=None,
-        )
-    else:
+    if status == DeliveryStatus.FAILED:
         _after_failure(delivery, now)
     return status
 
 
-@transaction.atomic
-def deliveries_sent(
-    *, deliveries: Sequence[tuple[Delivery, int]], worker: str = "", claim_token: str
-) -> int:
-    """Record many successful first-hand sends at once: (delivery, duration_ms) pairs.
-
-    The worker's fast path: three queries for the lot instead of three a delivery.
-    Rows whose claim was lost (another worker took over) are left alone.
-    """
-    if not deliveries:
-        return 0
-    now = timezone.now()
-    ids = [d.pk for d, _ms in deliveries]
-    # Locked (PostgreSQL) until the UPDATE: a claim taken over in between would
-    # otherwise get an Attempt here and no status change.
-    held = set(
-        Delivery.objects.select_for_update()
-        .filter(pk__in=ids, claim_token=claim_token)
-        .values_list("pk", flat=True)
-    )
-    Delivery.objects.filter(pk__in=held, claim_token=claim_token).update(
-        status=DeliveryStatus.SENT,
-        sent_at=now,
-        last_error="",
-        claim_token="",
-        claimed_until=None,
-        attempts=models.F("attempts") + 1,
-    )
-    Attempt.objects.bulk_create(
-        [
-            Attempt(
-                delivery=d,
-                channel_id=d.channel_id,
-                at=now,
-                ok=True,
-                duration_ms=ms,
-                worker=worker[:100],
-            )
-            for d, ms in deliveries
-            if d.pk in held
-        ]
-    )
-    return len(held)
+def failure_contacts(unit: Unit | None, *, not_: Person | None = None) -> list[Person]:
+    """Who is told that a message could not be delivered: someone who can act on it,
+    never the person it failed to reach — the unit's office contact, else its head,
+    else the system administrators."""
+    for person in (unit.office_contact, unit.head) if unit is not None else ():
+        if person is not None and person.is_active and person != not_:
+            return [person]
+    admins = Person.objects.filter(admin_role=AdminRole.SYSTEM, is_active=True)
+    if not_ is not None:
+        admins = admins.exclude(pk=not_.pk)
+    return list(admins.order_by("pk"))
 
 
 def _after_failure(delivery: Delivery, now: dt.datetime) -> None:
-    """Fall back to the person's next channel; when none is left, tell the unit's office."""
-    # Messages joined into this one failed with it: each goes its own way again.
-    Delivery.objects.filter(coalesced_into=delivery).update(
-        coalesced_into=None, next_attempt_at=now, claim_token="", claimed_until=None
-    )
+    """Fall back to the person's next channel; when none is left, tell someone who can act."""
     notification = delivery.notification
     if delivery.person_id is not None and delivery.transport != Transport.INBOX:
         tried = set(
@@ -359,9 +313,10 @@ def _after_failure(delivery: Delivery, now: dt.datetime) -> None:
     if notification.event == "delivery_failed":
         return  # never a chain of failure reports
     unit = delivery.channel.unit if delivery.channel_id else notification.unit
-    if unit is None:
-        return
     target = delivery.channel.name if delivery.channel_id else str(delivery.person)
+    people = failure_contacts(unit, not_=delivery.person)
+    if not people:
+        return
     notification_create(
         event="delivery_failed",
         title=_("A message could not be delivered"),
@@ -375,7 +330,7 @@ def _after_failure(delivery: Delivery, now: dt.datetime) -> None:
         },
         urgency=Urgency.URGENT,
         unit=unit,
-        people=office_people(unit),
+        people=people,
         inbox_only=True,
         link=f"/notify/notifications/{notification.pk}/",
     )

@@ -67,8 +67,6 @@ class Transport:
     kind: ClassVar[str] = ""
     # Most messages a robot takes: (count, seconds) windows; none for person channels.
     rate_limits: ClassVar[tuple[tuple[int, int], ...]] = ()
-    # Routine messages to one robot may be joined into one when several are due.
-    coalesce: ClassVar[bool] = False
     max_bytes: ClassVar[int] = 20_000
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:

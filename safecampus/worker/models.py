@@ -18,8 +18,8 @@ class Timer(models.Model):
     due_at = models.DateTimeField(_("due at"))
     fired_at = models.DateTimeField(_("fired at"), null=True, blank=True)
     late_ms = models.BigIntegerField(_("late by (ms)"), null=True, blank=True)
-    claim_token = models.CharField(max_length=32, blank=True)
-    claimed_until = models.DateTimeField(null=True, blank=True)
+    # After a handler failed: not tried again before this.
+    retry_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
 
@@ -27,7 +27,7 @@ class Timer(models.Model):
         verbose_name = _("timer")
         verbose_name_plural = _("timers")
         indexes = [
-            # worker.loop.claim_timers: unfired timers whose time has come.
+            # worker.loop.Worker.fire_timers: unfired timers whose time has come.
             models.Index(
                 fields=["due_at"], condition=Q(fired_at__isnull=True), name="timer_due_idx"
             ),

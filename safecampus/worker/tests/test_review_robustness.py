@@ -1,21 +1,19 @@
-"""Review: timers fire once and briefly hold the write lock; joined messages are not
-marked sent by a carrier that did not carry them; a worker that cannot finish a
+"""Review: timers fire once and briefly hold the write lock; a worker that cannot finish a
 round does not look alive."""
 
 import datetime as dt
 import time
 from unittest import mock
 
-import time_machine
 from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from safecampus.notify.models import Attempt, Channel, Delivery, DeliveryStatus, Transport, Urgency
-from safecampus.notify.services import delivery_record, notification_create
+from safecampus.notify.models import Attempt, Delivery, Transport
+from safecampus.notify.services import notification_create
 from safecampus.test import BaseTestCase
 from safecampus.worker import loop
-from safecampus.worker.loop import Worker, claim, worker_status
+from safecampus.worker.loop import Worker, worker_status
 from safecampus.worker.models import Heartbeat, Timer
 from safecampus.worker.timers import on_timer, timer_schedule
 
@@ -37,91 +35,28 @@ class TimerBatchTests(BaseTestCase):
 
     def test_nothing_due_opens_no_transaction_for_the_batch(self):
         # On SQLite every transaction is BEGIN IMMEDIATE: an idle poll must not
-        # take the write lock once more for an empty batch.
+        # take the write lock.
         with CaptureQueriesContext(connection) as queries:
             self.assertEqual(self.worker.fire_timers(), 0)
         savepoints = [q for q in queries if q["sql"].startswith("SAVEPOINT")]
-        self.assertEqual(len(savepoints), 1)  # the claim's own, nothing more
+        self.assertEqual(savepoints, [])
 
-    def test_a_slow_batch_stops_early_and_hands_back_the_rest_at_once(self):
+    def test_a_slow_batch_stops_early_and_leaves_the_rest_free(self):
         past = timezone.now() - dt.timedelta(minutes=1)
         for i in range(5):
             timer_schedule(kind="review.slow", key=f"slow{i}", due_at=past)
         with mock.patch.object(loop, "TIMER_BATCH_SECONDS", 0.01):
             self.worker.fire_timers()
-            # The write lock is let go after the time budget; the rest is not held.
+            # The write lock is let go after the time budget; the rest waits for no one.
             self.assertEqual(len(SLOW), 1)
             rest = Timer.objects.filter(kind="review.slow", fired_at__isnull=True)
             self.assertEqual(rest.count(), 4)
-            self.assertFalse(rest.exclude(claim_token="").exists())
-            self.assertFalse(rest.filter(claimed_until__isnull=False).exists())
+            self.assertFalse(rest.filter(retry_at__isnull=False).exists())
             for _ in range(6):
                 self.worker.fire_timers()
         self.assertEqual(sorted(SLOW), [f"slow{i}" for i in range(5)])
         mine = Timer.objects.filter(kind="review.slow")
         self.assertEqual(set(mine.values_list("attempts", flat=True)), {1})
-
-    def test_the_batch_budget_stays_inside_the_lease(self):
-        past = timezone.now() - dt.timedelta(minutes=1)
-        for i in range(10):
-            timer_schedule(kind="review.slow", key=f"lease{i}", due_at=past)
-        worker = Worker(threads=1, lease=0.2)
-        self.addCleanup(worker.pool.shutdown)
-        worker.fire_timers()  # 0.05 s each: ten would outlast the 0.2 s lease
-        self.assertGreaterEqual(len(SLOW), 1)
-        self.assertLess(len(SLOW), 10)
-
-
-class CarrierTests(BaseTestCase):
-    """A carrier recorded as sent marks sent only the messages it carried."""
-
-    def setUp(self) -> None:
-        super().setUp()
-        self.channel = Channel.objects.create(
-            unit=self.school_a, kind="wecom", name="群", config={"key": "k" * 36}
-        )
-        self.worker = Worker(threads=1, lease=60)
-        self.addCleanup(self.worker.pool.shutdown)
-
-    def routine(self, title: str) -> Delivery:
-        notification = notification_create(
-            event="test",
-            title=title,
-            body="b",
-            urgency=Urgency.ROUTINE,
-            unit=self.school_a,
-            channels=[self.channel],
-        )
-        return notification.deliveries.get(channel=self.channel)
-
-    def test_a_message_joined_in_a_lost_round_is_not_marked_sent_by_a_later_carrier(self):
-        t0 = timezone.now()
-        carrier, first, second = (self.routine(t) for t in ("a", "b", "c"))
-        Delivery.objects.filter(pk=carrier.pk).update(next_attempt_at=t0 - dt.timedelta(3))
-        Delivery.objects.filter(pk=first.pk).update(next_attempt_at=t0 - dt.timedelta(2))
-        Delivery.objects.filter(pk=second.pk).update(next_attempt_at=t0 - dt.timedelta(1))
-        due = loop.Q(status=DeliveryStatus.QUEUED, next_attempt_at__lte=t0)
-        # Worker 1 joins all three into the carrier, then stalls past its lease.
-        rows = claim(Delivery, due, "next_attempt_at", token="1" * 32, lease=60, batch=10)
-        jobs = self.worker._plan(rows, "1" * 32)
-        self.assertEqual(len(jobs), 1)
-        self.assertEqual(Delivery.objects.filter(coalesced_into=carrier).count(), 2)
-        with time_machine.travel(t0 + dt.timedelta(seconds=120), tick=False):
-            # Worker 2 takes over two of them (its batch is full) and joins those.
-            rows = claim(Delivery, due, "next_attempt_at", token="2" * 32, lease=60, batch=2)
-            self.assertEqual([r.pk for r in rows], [carrier.pk, first.pk])
-            jobs = self.worker._plan(rows, "2" * 32)
-            self.assertNotIn("【c】", jobs[0][1].body)
-            status = delivery_record(
-                delivery=jobs[0][0], ok=True, claim_token="2" * 32, joined=True
-            )
-        self.assertEqual(status, DeliveryStatus.SENT)
-        first.refresh_from_db()
-        second.refresh_from_db()
-        self.assertEqual(first.status, DeliveryStatus.SENT)
-        # "c" was not in worker 2's message: it still waits to be sent.
-        self.assertEqual(second.status, DeliveryStatus.QUEUED)
-        self.assertIsNone(second.sent_at)
 
 
 class HeartbeatTests(BaseTestCase):
@@ -156,7 +91,7 @@ class HeartbeatTests(BaseTestCase):
 
 
 class InboxDeliveryTests(BaseTestCase):
-    def test_a_queued_inbox_delivery_is_recorded_sent_once_by_the_bulk_path(self):
+    def test_a_queued_inbox_delivery_is_recorded_sent_once(self):
         notification = notification_create(
             event="test", title="t", body="b", unit=self.school_a, people=[]
         )

@@ -5,7 +5,7 @@ URL-encoded base64 of HMAC-SHA256(key=secret, msg=f"{ms}\\n{secret}"); the
 secret starts with "SEC". Keyword mode: the robot takes only messages that
 contain one of its keywords, so the keyword is put in front of every text.
 At most 20 messages a minute per robot (or it is throttled for 10 minutes);
-routine messages are joined to stay under it.
+messages over it wait for their slot (notify/ratelimit.py).
 
 DingTalk answers HTTP 200 with {"errcode": n, "errmsg": ...}.
 """
@@ -45,7 +45,6 @@ def sign(secret: str, timestamp_ms: int) -> str:
 class DingTalkTransport(Transport):
     kind = "dingtalk"
     rate_limits = ((20, 60),)
-    coalesce = True
     max_bytes = 20_000
 
     @classmethod

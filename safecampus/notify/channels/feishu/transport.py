@@ -39,7 +39,6 @@ def sign(secret: str, timestamp: int) -> str:
 class FeishuTransport(Transport):
     kind = "feishu"
     rate_limits = ((5, 1), (100, 60))
-    coalesce = True
     max_bytes = 20_000
 
     @classmethod

@@ -1,7 +1,7 @@
 """WeCom (企业微信) group robot: POST …/cgi-bin/webhook/send?key=KEY, text ≤ 2,048 bytes.
 
 The key in the URL is the secret. At most 20 messages a minute per robot;
-routine messages are joined to stay under it.
+messages over it wait for their slot (notify/ratelimit.py).
 """
 
 import re
@@ -19,7 +19,6 @@ KEY_RE = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 class WeComTransport(Transport):
     kind = "wecom"
     rate_limits = ((20, 60),)
-    coalesce = True
     max_bytes = 2048
 
     @classmethod

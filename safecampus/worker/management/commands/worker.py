@@ -13,7 +13,7 @@ from django.core.mail import send_mail
 from django.core.management.base import BaseCommand, CommandError
 
 from safecampus.orgs.models import AdminRole, Person
-from safecampus.worker.loop import Worker, worker_status
+from safecampus.worker.loop import AnotherWorkerRuns, Worker, single_worker_lock, worker_status
 
 
 class Command(BaseCommand):
@@ -22,8 +22,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:  # type: ignore[no-untyped-def]
         parser.add_argument("action", nargs="?", default="run", choices=["run", "check"])
         parser.add_argument("--once", action="store_true", help="one pass, then exit")
-        parser.add_argument("--threads", type=int, default=8)
-        parser.add_argument("--batch", type=int, default=200)
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=8,
+            help="sends at a time to receivers that answer promptly (slow ones get more)",
+        )
+        parser.add_argument("--batch", type=int, default=20, help="timers fired per transaction")
         parser.add_argument("--poll", type=float, default=0.25, help="seconds between polls")
         parser.add_argument(
             "--lease",
@@ -36,6 +41,11 @@ class Command(BaseCommand):
         if options["action"] == "check":
             self.check_alive()
             return
+        try:
+            # On SQLite one worker runs; held until this process ends.
+            self._lock = single_worker_lock()
+        except AnotherWorkerRuns as exc:
+            raise CommandError(str(exc)) from None
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
