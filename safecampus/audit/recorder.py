@@ -14,7 +14,7 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from .services import audit_record, jsonable
 
 # Apps whose models are audited. Later apps add their label here.
-AUDITED_APPS = {"orgs", "notify", "notices", "reports"}
+AUDITED_APPS = {"orgs", "notify", "notices", "reports", "duty"}
 # The outbox and the worker's bookkeeping change on every send: their history is
 # the Attempt rows, not the audit trail.
 SKIPPED_MODELS = {
@@ -27,9 +27,15 @@ SKIPPED_MODELS = {
     "reports.reportstatus",
     "reports.reportrollup",
     "reports.calendarday",
+    # Duty: shifts and their people are written in bulk (a month's plan) with one entry
+    # of their own (duty.services); the gap scan's rows are derived from them.
+    "duty.shift",
+    "duty.shiftmember",
+    "duty.coveragegap",
 }
 # Never written into the trail: secrets, and bookkeeping that changes on every login.
-SKIPPED_FIELDS = {"password", "last_login", "key_hash", "last_used_at", "config"}
+# "token": the private keys of links (a duty calendar feed, a spot check's answer link).
+SKIPPED_FIELDS = {"password", "last_login", "key_hash", "last_used_at", "config", "token"}
 
 
 def _audited(sender: type[models.Model]) -> bool:

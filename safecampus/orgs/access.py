@@ -464,6 +464,57 @@ def can_edit_notice_templates(user: Any) -> bool:
     return any(len(p) == Unit.steplen for p in business_paths(user))
 
 
+def can_spot_check(user: Any, unit: Unit) -> bool:
+    """Spot-check (查岗) who is on duty at `unit`: the level above, a manager of a unit
+    above it (not the unit's own managers: one does not check oneself)."""
+    return any(unit.path.startswith(p) and unit.path != p for p in business_paths(user))
+
+
+def can_see_spot_checks(user: Any, unit: Unit) -> bool:
+    """The spot checks of `unit` and their answers: those who may send them, and the
+    unit's own managers (they see how their unit answered)."""
+    return runs(user, unit)
+
+
+def can_subscribe_shifts(user: Any) -> bool:
+    """A private calendar link to one's own shifts: anyone in the business (not the three
+    administrators, who hold no shifts)."""
+    return _in_business(user)
+
+
+# --- Duty (24小时值班) ----------------------------------------------------------------------
+#
+# Everyone who sees a unit sees its roster and who is on duty now (whom to call); its
+# managers plan it, approve swaps and chase gaps below them; the people of a shift write
+# its log and hand it over, and those of the next shift take it over. Administrators do
+# none of it.
+
+
+def can_see_duty(user: Any, unit: Unit) -> bool:
+    return unit_visible(user, unit)
+
+
+def can_plan_duty(user: Any, unit: Unit) -> bool:
+    """Shift templates, the weekly pattern, planning a month, editing single shifts."""
+    return runs(user, unit)
+
+
+def can_approve_swap(user: Any, unit: Unit) -> bool:
+    """Approve (or refuse) a swap two of the unit's people agreed: its head or office."""
+    return runs(user, unit)
+
+
+def can_chase_duty_gap(user: Any, unit: Unit) -> bool:
+    """Tell a unit's head that its roster has a gap: a manager above it (or of it)."""
+    return runs(user, unit)
+
+
+def is_on_shift(user: Any, member_ids: Any) -> bool:
+    """One of the shift's people (its log, its handover; the next shift's take-over).
+    `member_ids`: the person ids of the shift's members."""
+    return _in_business(user) and user.pk in set(member_ids)
+
+
 def require(allowed: bool) -> None:
     """Refuse (403) what the rules above did not allow: every service and view says so here."""
     if not allowed:
