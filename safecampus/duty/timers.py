@@ -1,4 +1,4 @@
 """The duty app's deadlines (worker timers): shift reminders, spot-check limits, the gap scan."""
 
-# The gap scan: its handler lives with it (reminders and spot checks follow theirs).
-from . import gapscan  # noqa: F401
+# Shift reminders, spot-check limits and the gap scan: their handlers live with their services.
+from . import gapscan, reminders, spotchecks  # noqa: F401
