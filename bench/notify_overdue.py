@@ -183,6 +183,7 @@ def _deadline_run(
     )
     ours = Timer.objects.filter(kind=DEADLINE, key__startswith=f"bench:{label}:")
     killed: list[str] = []
+    restarts: list[tuple[int, float]] = []  # (pid, when its predecessor was killed)
     seen: set[str] = set()
     started_fired = 0
     deadline = time.monotonic() + bound
@@ -207,10 +208,12 @@ def _deadline_run(
             if time.time() > t and (held - seen or fired_now > started_fired):
                 claimed = unfired.filter(claim_token__in=held - seen).count() if held else 0
                 worker.kill()
-                killed.append(f"T+{time.time() - t:.2f} s ({fired_now} fired, {claimed} claimed)")
+                killed_at = time.time()
+                killed.append(f"T+{killed_at - t:.2f} s ({fired_now} fired, {claimed} claimed)")
                 seen |= held
                 started_fired = ours.filter(fired_at__isnull=False).count()
                 worker.start()
+                restarts.append((worker.pid, killed_at))
             time.sleep(0.01)
         all_fired = wait_until(
             lambda: not ours.filter(fired_at__isnull=True).exists(),
@@ -235,6 +238,12 @@ def _deadline_run(
     finally:
         worker.stop()
     titles = Counter(notifications.values_list("title", flat=True))
+    # How long each restarted process took to be at work: its first timer fired.
+    fired_times = sorted(t.timestamp() for t in ours.values_list("fired_at", flat=True) if t)
+    up = []
+    for _pid, killed_at in restarts:
+        after = [f for f in fired_times if f > killed_at]
+        up.append(f"{after[0] - killed_at:.1f} s" if after else "-")
     got = Counter(k for _p, k, _a in sink.records() if k in keys)
     return {
         "fired": ours.filter(fired_at__isnull=False).count(),
@@ -243,6 +252,7 @@ def _deadline_run(
         "notified": len(titles),
         "late": [ms / 1000 for ms in ours.exclude(late_ms=None).values_list("late_ms", flat=True)],
         "kills": killed,
+        "up": up,
         "received": len(got),
         "keys": len(keys),
         "duplicates": sum(1 for c in got.values() if c > 1),
@@ -274,6 +284,7 @@ def crash_takeover(sink: RemoteSink, small: bool) -> bool:
         )
         if k:
             print(f"  kills at {'; '.join(run['kills']) or 'none (all fired first)'}")
+            print(f"  first deadline fired after each kill: {', '.join(run['up']) or '-'}")
         print(
             f"  receiver: {run['received']}/{run['keys']} deliveries arrived, "
             f"{run['duplicates']} of them more than once (same key)"
