@@ -16,3 +16,15 @@ def _default_language() -> Iterator[None]:
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_security_policy() -> Iterator[None]:
+    """Every test reads the security policy from its database: a test that changed it
+    (in a transaction rolled back after it) left it cached for a minute (orgs.policy),
+    and the next test validated passwords against a policy no longer stored."""
+    from safecampus.orgs.policy import forget_policy
+
+    forget_policy()
+    yield
+    forget_policy()

@@ -74,6 +74,14 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def password_change(request: HttpRequest) -> HttpResponse:
     form = PasswordChangeForm(request.user, request.POST or None)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and request.user.check_password(form.cleaned_data["new_password1"])
+    ):
+        # A forced change (a reset, an expired password) is a change: the password
+        # someone else typed would stay known to them.
+        form.add_error("new_password1", _("Choose a password other than the one you have now."))
     if request.method == "POST" and form.is_valid():
         user = form.save(commit=False)
         user.password_changed_at = timezone.now()
