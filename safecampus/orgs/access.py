@@ -470,6 +470,13 @@ def can_spot_check(user: Any, unit: Unit) -> bool:
     return any(unit.path.startswith(p) and unit.path != p for p in business_paths(user))
 
 
+def can_call_on_duty(user: Any, unit: Unit) -> bool:
+    """The full mobile numbers of whoever is on duty at `unit` (tap to call), in "who is on
+    duty now": those who run it (it and the level above). Others see the duty phone and
+    masked mobiles (can_see_mobile: their own in full)."""
+    return runs(user, unit)
+
+
 def can_see_spot_checks(user: Any, unit: Unit) -> bool:
     """The spot checks of `unit` and their answers: those who may send them, and the
     unit's own managers (they see how their unit answered)."""
