@@ -20,6 +20,7 @@ urlpatterns = [
     path("notices/", include("safecampus.notices.urls")),
     path("notify/", include("safecampus.notify.urls")),
     path("reports/", include("safecampus.reports.urls")),
+    path("duty/", include("safecampus.duty.urls")),
     path("n/ack/<str:token>/", notify_views.ack, name="ack"),
 ]
 

@@ -20,7 +20,7 @@ from safecampus.duty.models import (
     SwapStatus,
 )
 from safecampus.notify.models import Notification
-from safecampus.orgs.models import Membership, Role
+from safecampus.orgs.models import Membership, Person, Role
 from safecampus.reports.models import CalendarDay, CalendarSource, CalendarYear
 from safecampus.test import BaseTestCase, make_person
 
@@ -70,6 +70,8 @@ class DutyCase(BaseTestCase):
         self.traveller = travel(NOW)
         self.traveller.start()
         self.addCleanup(self.traveller.stop)
+        # Passwords set "now" at set-up would have expired by 2030 (a page would redirect).
+        Person.objects.update(password_changed_at=NOW)
 
     def templates(self) -> tuple:
         day = services.shift_template_create(
