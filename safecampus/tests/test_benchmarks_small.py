@@ -63,12 +63,19 @@ FIGURES: dict[str, list[str]] = {
         rf"\(a\) day by city\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}",
         rf"\(c\) province trend\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}",
     ],
+    "duty_scale": [
+        rf"units: {NUMBER}; shifts: {NUMBER}; members: {NUMBER}",
+        rf"\(a\) on duty now, a city of {NUMBER} units\s+{NUMBER}\s+{NUMBER}",
+        rf"\(b\) on duty now, one unit\s+{NUMBER}\s+{NUMBER}",
+        rf"\(c\) 7-day gap scan, province\s+{NUMBER}\s+{NUMBER}",
+        r"checked: stretches with nobody on duty: scan [\d,]+, SQL [\d,]+: same",
+    ],
     "reports_submit": [
         rf"submissions: {NUMBER}/s beside the bare view's {NUMBER}/s",
         r"counted in the province's roll-up \d+: ok",
     ],
 }
-POSTGRES_ONLY = {"reports_scale", "reports_submit"}
+POSTGRES_ONLY = {"reports_scale", "reports_submit", "duty_scale"}
 
 
 def _pg_params() -> dict[str, str]:
