@@ -353,3 +353,22 @@ def lateness(check: SpotCheck) -> dt.timedelta | None:
     if check.missed_at is None:
         return None
     return check.missed_at - check.due_at
+
+
+# --- The demo district --------------------------------------------------------------------------
+
+
+def spot_check_demo_missed(*, by: Person, unit: Unit, at: dt.datetime) -> SpotCheck:
+    """A spot check sent at `at` that nobody answered, as the worker records it: for the demo
+    district (safecampus/demo calls it), so the list shows a miss."""
+    duty = on_duty(unit, at)
+    due = at + dt.timedelta(minutes=limit_minutes(unit))
+    return SpotCheck.objects.create(
+        unit=unit,
+        shift=duty.shift,
+        sent_by=by,
+        sent_at=at,
+        due_at=due,
+        token=secrets.token_urlsafe(32),
+        missed_at=due + dt.timedelta(seconds=2),
+    )

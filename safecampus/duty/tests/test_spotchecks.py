@@ -209,3 +209,14 @@ class SpotCheckTests(DutyCase):
                 reverse("duty:spot-checks", kwargs={"pk": self.bureau.pk}) + "?month=2026-10"
             )
             self.assertEqual(other.context["tally"], [])
+
+
+class DemoSpotCheckTests(DutyCase):
+    def test_the_demo_miss_is_listed_as_missed(self) -> None:
+        check = spotchecks.spot_check_demo_missed(
+            by=self.officer, unit=self.school_b, at=NOON - dt.timedelta(hours=2)
+        )
+        self.assertEqual(check.shift, self.shift_b)
+        with time_machine.travel(NOON, tick=False):
+            tally = spotchecks.spot_check_tally(self.officer, unit=self.bureau, month=NOON.date())
+        self.assertEqual([(r["unit_id"], r["missed"]) for r in tally], [(self.school_b.pk, 1)])
