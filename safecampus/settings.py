@@ -329,6 +329,10 @@ NOTIFY_HTTP_TIMEOUT = float(env_int("NOTIFY_HTTP_TIMEOUT", 10, minimum=1))
 # Private ranges webhooks may reach without an administrator adding them (tests: loopback).
 NOTIFY_ALLOWED_NETWORKS = env_list("NOTIFY_ALLOWED_NETWORKS", "")
 NOTIFY_LEASE_SECONDS = float(env_int("NOTIFY_LEASE_SECONDS", 10, minimum=1))
+# After the back-off, a channel that is down is tried every NOTIFY_SLOW_RETRY seconds until
+# NOTIFY_GIVE_UP_AFTER hours have passed since the first try (the administrator may change it).
+NOTIFY_SLOW_RETRY = env_int("NOTIFY_SLOW_RETRY", 1800, minimum=1)
+NOTIFY_GIVE_UP_AFTER = env_int("NOTIFY_GIVE_UP_AFTER", 72, minimum=1)
 WORKER_HEARTBEAT_SECONDS = float(env_int("WORKER_HEARTBEAT_SECONDS", 5, minimum=1))
 WORKER_STALE_SECONDS = float(env_int("WORKER_STALE_SECONDS", 180, minimum=10))
 

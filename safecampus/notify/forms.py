@@ -93,3 +93,16 @@ class AllowedNetworkForm(forms.Form):
         help_text=_("e.g. 10.20.0.0/16 for the bureau's intranet"),
     )
     note = forms.CharField(label=_("note"), max_length=200, required=False)
+
+
+class DeliverySettingsForm(forms.Form):
+    give_up_after_hours = forms.IntegerField(
+        label=_("Keep retrying a channel that is down for (hours)"),
+        min_value=1,
+        max_value=24 * 30,
+        help_text=_(
+            "After the quick retries a message is tried every 30 minutes (and sent on the "
+            "person's next channel) until this time has passed; then it shows as failed and "
+            "the unit's office is told. Default: 72 hours."
+        ),
+    )

@@ -268,3 +268,19 @@ class AllowedNetwork(models.Model):
 
     def __str__(self) -> str:
         return self.cidr
+
+
+class DeliverySettings(models.Model):
+    """The system administrator's settings for delivery (one row; none: the defaults)."""
+
+    # Hours a message keeps being retried on a channel that is down; empty: NOTIFY_GIVE_UP_AFTER.
+    give_up_after_hours = models.PositiveIntegerField(
+        _("give up after (hours)"), null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("delivery settings")
+        verbose_name_plural = _("delivery settings")
+
+    def __str__(self) -> str:
+        return f"give up after {self.give_up_after_hours} h"

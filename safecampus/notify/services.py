@@ -263,6 +263,10 @@ def delivery_record(
         Attempt.objects.filter(pk=attempt.pk).update(ok=ok, error=error, duration_ms=duration_ms)
     attempts = delivery.attempts
     wait = None if ok or permanent else backoff(attempts)
+    slow = False
+    if not ok and not permanent and wait is None and not _given_up(delivery, now):
+        # The back-off is used up but the channel may come back: keep trying, slowly.
+        wait, slow = dt.timedelta(seconds=settings.NOTIFY_SLOW_RETRY), True
     if ok:
         status, changes = DeliveryStatus.SENT, {"sent_at": now, "last_error": ""}
     elif wait is not None:
@@ -278,9 +282,49 @@ def delivery_record(
         return "lost"
     for name, value in {**fields, **changes}.items():
         setattr(delivery, name, value)
+    if slow and attempts == len(settings.NOTIFY_BACKOFF) + 1:
+        _fall_back(delivery, now)  # once, when the back-off runs out; this one keeps trying
     if status == DeliveryStatus.FAILED:
         _after_failure(delivery, now)
     return status
+
+
+def give_up_after() -> dt.timedelta:
+    """How long a message is retried on a channel that is down (the administrator's setting)."""
+    from .models import DeliverySettings
+
+    row = DeliverySettings.objects.first()
+    hours = row.give_up_after_hours if row and row.give_up_after_hours else None
+    return dt.timedelta(hours=hours or settings.NOTIFY_GIVE_UP_AFTER)
+
+
+def _given_up(delivery: Delivery, now: dt.datetime) -> bool:
+    first = (
+        Attempt.objects.filter(delivery=delivery)
+        .order_by("at")
+        .values_list("at", flat=True)
+        .first()
+    )
+    return first is not None and now - first >= give_up_after()
+
+
+def _fall_back(delivery: Delivery, now: dt.datetime) -> bool:
+    """Queue the message on the person's next channel not tried yet; False when none is left."""
+    if delivery.person_id is None or delivery.transport == Transport.INBOX:
+        return False
+    notification = delivery.notification
+    tried = set(
+        Delivery.objects.filter(notification=notification, person=delivery.person).values_list(
+            "transport", flat=True
+        )
+    )
+    remaining = [t for t in _person_transports(delivery.person) if t not in tried]
+    return bool(
+        remaining
+        and _queue_for_person(
+            notification, delivery.person, now, transports=remaining, fallback_from=delivery
+        )
+    )
 
 
 def failure_contacts(unit: Unit | None, *, not_: Person | None = None) -> list[Person]:
@@ -299,17 +343,8 @@ def failure_contacts(unit: Unit | None, *, not_: Person | None = None) -> list[P
 def _after_failure(delivery: Delivery, now: dt.datetime) -> None:
     """Fall back to the person's next channel; when none is left, tell someone who can act."""
     notification = delivery.notification
-    if delivery.person_id is not None and delivery.transport != Transport.INBOX:
-        tried = set(
-            Delivery.objects.filter(notification=notification, person=delivery.person).values_list(
-                "transport", flat=True
-            )
-        )
-        remaining = [t for t in _person_transports(delivery.person) if t not in tried]
-        if remaining and _queue_for_person(
-            notification, delivery.person, now, transports=remaining, fallback_from=delivery
-        ):
-            return
+    if _fall_back(delivery, now):
+        return
     if notification.event == "delivery_failed":
         return  # never a chain of failure reports
     unit = delivery.channel.unit if delivery.channel_id else notification.unit
@@ -429,6 +464,19 @@ def channel_test(*, by: Person, channel: Channel) -> Delivery:
 
 
 # --- Settings of the system administrator ---------------------------------------------------
+
+
+@transaction.atomic
+def delivery_settings_set(*, by: Person, give_up_after_hours: int) -> Any:
+    from .models import DeliverySettings
+
+    access.require(access.can_manage_accounts(by))
+    if not 1 <= give_up_after_hours <= 24 * 30:
+        raise ValidationError({"give_up_after_hours": _("Between 1 hour and 30 days (720 hours).")})
+    row = DeliverySettings.objects.first() or DeliverySettings()
+    row.give_up_after_hours = give_up_after_hours
+    row.save()
+    return row
 
 
 @transaction.atomic

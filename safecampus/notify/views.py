@@ -1,5 +1,7 @@
 """Notification pages: inbox, what I sent and how it was delivered, robots, my channels."""
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -193,13 +195,18 @@ def preferences(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def settings_page(request: HttpRequest) -> HttpResponse:
-    from .forms import AllowedNetworkForm, SmsTemplateForm
+    from .forms import AllowedNetworkForm, DeliverySettingsForm, SmsTemplateForm
     from .models import AllowedNetwork, SmsTemplate
 
     access.require(access.can_manage_accounts(request.user))
     which = request.POST.get("form")
     sms_form = SmsTemplateForm(request.POST if which == "sms" else None, prefix="sms")
     net_form = AllowedNetworkForm(request.POST if which == "net" else None, prefix="net")
+    retry_form = DeliverySettingsForm(
+        request.POST if which == "retry" else None,
+        prefix="retry",
+        initial={"give_up_after_hours": services.give_up_after() // dt.timedelta(hours=1)},
+    )
     if request.method == "POST":
         try:
             if which == "sms" and sms_form.is_valid():
@@ -208,13 +215,17 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             if which == "net" and net_form.is_valid():
                 services.allowed_network_add(by=request.user, **net_form.cleaned_data)
                 return redirect("notify:settings")
+            if which == "retry" and retry_form.is_valid():
+                services.delivery_settings_set(by=request.user, **retry_form.cleaned_data)
+                return redirect("notify:settings")
             if which == "net-remove":
                 services.allowed_network_remove(
                     by=request.user, pk=int(request.POST.get("pk", "0") or 0)
                 )
                 return redirect("notify:settings")
         except ValidationError as exc:
-            apply_errors(net_form if which == "net" else sms_form, exc)
+            failed = {"net": net_form, "retry": retry_form}.get(which or "", sms_form)
+            apply_errors(failed, exc)
         except ValueError:
             raise Http404 from None
     return render(
@@ -223,6 +234,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         {
             "sms_form": sms_form,
             "net_form": net_form,
+            "retry_form": retry_form,
             "templates": SmsTemplate.objects.order_by("event"),
             "networks": AllowedNetwork.objects.order_by("cidr"),
         },
