@@ -6,12 +6,12 @@ end-to-end check of them, and every record is in the audit trail.
 Each app's part of the demo is one function here, called in order by `demo_load`:
 `demo_orgs` (the tree, people, roles, areas), `demo_notify` (SMS templates),
 `demo_notices` (a warning, half acknowledged), `demo_reports` (two weeks of daily
-reports). An app added later adds its own `demo_<app>` and one line in `_build`.
+reports), `demo_duty` (this month's duty rosters, with one gap). An app added later adds its own `demo_<app>` and one line in `_build`.
 """
 
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -104,6 +104,7 @@ def _build(rng: random.Random) -> None:
     demo_notify()
     demo_notices(officer, bureau)
     demo_reports(officer, bureau, rng)
+    demo_duty(officer, bureau)
 
 
 def demo_orgs(rng: random.Random) -> tuple[Person, Unit]:
@@ -364,3 +365,62 @@ def demo_reports(officer: Person, bureau: Unit, rng: random.Random) -> None:
     for i, row in enumerate(rows):
         if i % 2 == 0 and row.unit.head is not None:
             reports.report_submit(by=row.unit.head, unit=row.unit, day=today, zero=True)
+
+
+def demo_duty(officer: Person, bureau: Unit) -> None:
+    """This month's (and next month's) 24-hour duty in every unit (bureau, groups, schools): a day shift
+    08:00–18:00 and a night shift 18:00–08:00, the leader on duty taken in turn from the
+    unit's managers, the duty staff from its other people. One gap to look at: tomorrow's
+    night shift at 西山镇中心小学 was never staffed."""
+    from safecampus.duty import services as duty
+    from safecampus.duty.models import DayKind, Shift
+    from safecampus.orgs import access
+    from safecampus.orgs.models import MANAGER_ROLES, Membership
+
+    month = timezone.localdate().replace(day=1)
+    since = timezone.make_aware(datetime.combine(month, time(0))) - timedelta(minutes=1)
+    week = [k for k in DayKind.values if k != DayKind.HOLIDAY]
+    units = Unit.objects.filter(
+        access.subtree(bureau.path), kind__in=duty.DUTY_KINDS, archived_at__isnull=True
+    )
+    for unit in units.order_by("path"):
+        roles: dict[int, set[str]] = {}
+        for person_id, role in Membership.objects.filter(unit=unit).values_list(
+            "person_id", "role"
+        ):
+            roles.setdefault(person_id, set()).add(role)
+        people = list(duty.unit_people(unit))
+        leaders = [p for p in people if roles.get(p.pk, set()) & MANAGER_ROLES] or people
+        staff = [p for p in people if p not in leaders]
+        if not leaders:
+            continue
+        duty.duty_settings_update(
+            by=officer, unit=unit, duty_phone=unit.phone, remind_minutes=30, spot_check_minutes=5
+        )
+        day = duty.shift_template_create(
+            by=officer, unit=unit, name="白班", start=time(8), end=time(18)
+        )
+        night = duty.shift_template_create(
+            by=officer, unit=unit, name="夜班", start=time(18), end=time(8), order=1
+        )
+        for i, kind in enumerate(week):
+            for template, n in ((day, i), (night, i + 1)):
+                leader = leaders[n % len(leaders)]
+                on = [staff[(n + (template == night)) % len(staff)]] if staff else []
+                duty.pattern_slot_set(
+                    by=officer, template=template, day_kind=kind, leader=leader, staff=on
+                )
+        # This month and the next: the 7 days ahead never run off the roster's end.
+        duty.roster_plan(unit=unit, month=month, by=officer, since=since)
+        duty.roster_plan(unit=unit, month=month + timedelta(days=32), by=officer)
+    # The one gap: tomorrow night at another group's school (today's when the month ends).
+    gap_unit = Unit.objects.filter(name="西山镇中心小学").first()
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    night_shift = (
+        Shift.objects.filter(unit=gap_unit, name="夜班", day__in=[tomorrow, timezone.localdate()])
+        .order_by("-day")
+        .first()
+    )
+    if night_shift is not None and night_shift.starts_at > timezone.now():
+        duty.shift_delete(by=officer, shift=night_shift)
+    duty.gaps_rescan()

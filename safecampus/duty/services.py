@@ -413,13 +413,17 @@ def month_bounds(month: dt.date) -> tuple[dt.date, dt.date]:
 
 
 @transaction.atomic
-def roster_plan(*, unit: Unit, month: dt.date, by: Person) -> PlanResult:
+def roster_plan(
+    *, unit: Unit, month: dt.date, by: Person, since: dt.datetime | None = None
+) -> PlanResult:
     """Turn the weekly pattern into the month's shifts, day by day by the official
     calendar. Planning a month again replaces its shifts that have not started and have
-    no log entry; the others stay (and their day's shift is not planned twice)."""
+    no log entry; the others stay (and their day's shift is not planned twice).
+    `since` (default now): plan only shifts starting after it — a roster brought in from
+    paper (the demo) gives the month's first day."""
     access.require(access.can_plan_duty(by, unit))
     first, last = month_bounds(month)
-    now = timezone.now()
+    now = since or timezone.now()
     templates = list(ShiftTemplate.objects.filter(unit=unit, archived_at__isnull=True))
     if not templates:
         raise ValidationError(_("Add the unit's shifts (e.g. day and night) first."))
