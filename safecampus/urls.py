@@ -13,6 +13,11 @@ urlpatterns = [
     path("login/", views_login.login_view, name="login"),
     path("logout/", views_login.logout_view, name="logout"),
     path("account/password/", views_login.password_change, name="password_change"),
+    path(
+        "account/reset/<uidb64>/<token>/",
+        views_login.PasswordResetConfirm.as_view(),
+        name="password_reset_confirm",
+    ),
     path("i18n/setlang/", set_language, name="set_language"),
     path("orgs/", include("safecampus.orgs.urls")),
     path("admin/", include("safecampus.administration.urls")),

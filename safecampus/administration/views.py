@@ -18,7 +18,7 @@ from safecampus.orgs.forms import AdminRoleForm, PolicyForm, SetPasswordForm, ap
 from safecampus.orgs.models import Person
 from safecampus.orgs.views_login import locked_out
 
-from .services import password_reset
+from .services import admin_password_reset, password_reset
 
 
 @login_required
@@ -82,7 +82,9 @@ def accounts(request: HttpRequest) -> HttpResponse:
 
 
 class ResetPasswordForm(SetPasswordForm):
-    """A reset; on an administrator's account, a second administrator signs it here too."""
+    """A reset. On an administrator's account nobody types the new password (whoever did
+    could log in before its holder): a second administrator signs here instead, and the
+    holder receives a link to choose their own."""
 
     cosigner_username = forms.CharField(
         label=gettext_lazy("second administrator's username"), max_length=150, required=False
@@ -100,15 +102,18 @@ class ResetPasswordForm(SetPasswordForm):
             del self.fields["cosigner_username"]
             del self.fields["cosigner_password"]
         else:
+            del self.fields["password"]
             self.fields["cosigner_username"].required = True
             self.fields["cosigner_password"].required = True
 
 
 @login_required
 def account_password(request: HttpRequest, pk: int) -> HttpResponse:
-    """Reset another account's password (the holder must change it at the next login).
-    An administrator's account needs a second administrator of another role, who signs
-    with their own password on this form (access.password_reset_cosigner)."""
+    """Reset another account's password: the system administrator types a temporary one,
+    which the holder must change at the next login. An administrator's account needs a
+    second administrator of another role, who signs with their own password on this form
+    (access.password_reset_cosigner); its password is withdrawn and its holder alone
+    chooses the next one, through a link sent to them (admin_password_reset)."""
     person = access.person_or_404(request.user, pk)
     access.require(access.can_reset_password(request.user, person))
     cosigned = access.password_reset_needs_cosigner(person)
@@ -136,22 +141,23 @@ def account_password(request: HttpRequest, pk: int) -> HttpResponse:
                 )
         if form.is_valid():
             try:
-                password_reset(
-                    by=request.user,
-                    person=person,
-                    password=form.cleaned_data["password"],
-                    cosigner=cosigner,
-                )
+                if cosigned:
+                    admin_password_reset(by=request.user, person=person, cosigner=cosigner)
+                    done = _(
+                        "The password of %(name)s no longer works; a link to choose a new "
+                        "one was sent to them."
+                    )
+                else:
+                    password_reset(
+                        by=request.user, person=person, password=form.cleaned_data["password"]
+                    )
+                    done = _("Password set for %(name)s; they must change it at the next login.")
             except ValidationError as exc:
-                form.add_error("password", exc)
+                form.add_error(None if cosigned else "password", exc)
             except PermissionDenied as exc:
                 form.add_error(None, str(exc))
             else:
-                messages.success(
-                    request,
-                    _("Password set for %(name)s; they must change it at the next login.")
-                    % {"name": person.name},
-                )
+                messages.success(request, done % {"name": person.name})
                 return redirect("admin:accounts")
     return render(
         request,

@@ -10,10 +10,14 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import ProtectedError
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from safecampus.audit.models import AuditEntry
@@ -340,28 +344,27 @@ def person_update(*, by: Person, person: Person, **fields: Any) -> Person:
 
 
 @transaction.atomic
-def person_set_password(
-    *, by: Person, person: Person, password: str, cosigner: Person | None = None
-) -> Person:
+def person_set_password(*, by: Person, person: Person, password: str) -> Person:
     """A person changes their own password; the system administrator resets another's.
 
     A reset (by anyone but the holder) forces a change at the next login and ends the
-    account's API tokens (and, with the password's hash, its sessions). An
-    administrator's password needs a second administrator, `cosigner`, already
-    authenticated by the caller (access.password_reset_cosigner): no administrator takes
-    over another's account.
+    account's API tokens (and, with the password's hash, its sessions). Nobody types
+    another administrator's password (they could log in as its holder before the holder
+    does): person_password_withdraw resets those.
 
     Telling the holder of a reset is not done here (orgs is below notify): a reset goes
     through administration.services.password_reset, which calls this and writes the
     message in the same transaction."""
     own = by.pk == person.pk
     access.require(own or access.can_reset_password(by, person))
-    needs_cosigner = not own and access.password_reset_needs_cosigner(person)
-    if needs_cosigner and not access.password_reset_cosigner(by, person, cosigner):
+    if not own and access.password_reset_needs_cosigner(person):
+        # Whoever typed it could log in as the holder before they do: an administrator's
+        # password is withdrawn instead, and its holder chooses the next one
+        # (person_password_withdraw, then a link to the holder only).
         raise PermissionDenied(
             _(
-                "An administrator's password is reset by two administrators: you and "
-                "an administrator of another role, neither of you its holder."
+                "Nobody types another administrator's password: a reset sends its holder "
+                "a link to choose their own."
             )
         )
     validate_password(password, person)
@@ -372,8 +375,6 @@ def person_set_password(
     changes: dict[str, Any] = {"must_change_password": person.must_change_password}
     if not own:
         ApiToken.objects.filter(person=person).delete()
-        if cosigner is not None:
-            changes["cosigned_by"] = cosigner.username
     audit_record(
         action="password_set",
         model="orgs.person",
@@ -382,6 +383,40 @@ def person_set_password(
         changes=changes,
     )
     return person
+
+
+@transaction.atomic
+def person_password_withdraw(*, by: Person, person: Person, cosigner: Person | None) -> Person:
+    """Reset an administrator's password without anyone knowing the next one.
+
+    Two administrators of two roles (access.password_reset_cosigner) withdraw it: the old
+    password stops working, and with its hash the account's sessions end; its API tokens
+    end too. Nobody can log in to the account until its holder chooses a password through
+    the one-time link sent to their own channels (administration.services
+    .admin_password_reset makes and sends it; password_reset_link_path below)."""
+    access.require(access.can_reset_password(by, person))
+    if not access.password_reset_cosigner(by, person, cosigner):
+        raise PermissionDenied(
+            _(
+                "An administrator's password is reset by two administrators: you and "
+                "an administrator of another role, neither of you its holder."
+            )
+        )
+    person.set_unusable_password()
+    person.must_change_password = True
+    person.save()
+    ApiToken.objects.filter(person=person).delete()
+    return person
+
+
+def password_reset_link_path(person: Person) -> str:
+    """The holder's one-time page to choose a password (/account/reset/<uid>/<token>/).
+    Django's token is signed with the account's password hash and last login: it stops
+    working once a password is chosen (single use), after PASSWORD_RESET_TIMEOUT, and at
+    the next reset (a new unusable hash)."""
+    uid = urlsafe_base64_encode(force_bytes(person.pk))
+    token = default_token_generator.make_token(person)
+    return reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": token})
 
 
 # --- Roles ----------------------------------------------------------------------

@@ -7,14 +7,18 @@ from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
+from django.contrib.auth.forms import SetPasswordForm as DjangoSetPasswordForm
+from django.contrib.auth.views import PasswordResetConfirmView
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from . import services
 from .policy import current_policy
 
 
@@ -99,3 +103,34 @@ def password_change(request: HttpRequest) -> HttpResponse:
             "reset": request.user.must_change_password,
         },
     )
+
+
+class _ChosenPasswordForm(DjangoSetPasswordForm):
+    """The holder's own password, through the service (checked by the policy, no change
+    forced, in the audit trail as their own)."""
+
+    def save(self, commit: bool = True) -> Any:
+        return services.person_set_password(
+            by=self.user, person=self.user, password=self.cleaned_data["new_password1"]
+        )
+
+
+class PasswordResetConfirm(PasswordResetConfirmView):
+    """/account/reset/<uid>/<token>/: the one-time link an administrator's reset sends to
+    its holder (administration.services.admin_password_reset). No login: the account has
+    no usable password until its holder chooses one here. Django's token stops working
+    once a password is chosen, after PASSWORD_RESET_TIMEOUT, and at the next reset; the
+    view moves the token out of the address into the session before showing the form."""
+
+    template_name = "orgs/password_reset_confirm.html"
+    form_class = _ChosenPasswordForm
+    success_url = reverse_lazy("login")
+
+    def get_user(self, uidb64: str) -> Any:
+        user = super().get_user(uidb64)
+        return user if user is not None and user.is_active else None
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        messages.success(self.request, _("Your password has been set. Log in with it now."))
+        return response
