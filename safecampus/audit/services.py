@@ -290,7 +290,7 @@ _APPEND_SQL = (
 class RecordedHead:
     """A chain head copied outside the table: the daily message to the auditors, or a
     receipt handed out (a daily report's receipt is its entry's seq and hash). `hash`
-    may be a prefix of at least 8 characters (receipts show 12)."""
+    may be a prefix of at least HEAD_HASH_MIN characters (what receipts show)."""
 
     seq: int
     hash: str
@@ -328,13 +328,19 @@ class VerifyResult:
         return self.kind in ("missing", "out_of_order", "unlinked", "changed")
 
 
-_HEAD_RE = re.compile(r"(\d+)[^0-9A-Za-z]+([0-9A-Fa-f]{8,64})(?![0-9A-Za-z])")
+# The shortest hash prefix a recorded head may give: 12 hex characters (48 bits), what a
+# receipt prints. Fewer (8 are 32 bits) could be matched by brute force by whoever rewrites
+# the tail with access to the database.
+HEAD_HASH_MIN = 12
+_HEAD_RE = re.compile(rf"(\d+)[^0-9A-Za-z]+([0-9A-Fa-f]{{{HEAD_HASH_MIN},64}})(?![0-9A-Za-z])")
+# A run that looks like a hash (even a too-short one): a line holding one is a head, and
+# is refused rather than skipped as text when it is not one.
 _HEX_RUN = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{8,64}(?![0-9A-Za-z])")
 
 
 def heads_parse(text: str) -> list[RecordedHead]:
     """Heads pasted or kept in a file: one per line, a sequence number then its hash (or
-    the first 8 or more characters of it), e.g. `1234 9f2c…` as the daily message and a
+    the first HEAD_HASH_MIN (12) or more characters of it), e.g. `1234 9f2c…` as the daily message and a
     receipt show them; text around them is allowed, so a whole message can be pasted.
     Lines without a hash-like run of hex digits are text and skipped; a line with one but
     no sequence number before it is refused, naming the line."""
@@ -365,10 +371,10 @@ def heads_parse(text: str) -> list[RecordedHead]:
         raise ValidationError(
             {
                 "heads": _(
-                    "Line %(lines)s: write the sequence number, then the hash "
-                    "(e.g. 1234 9f2c61d0…)."
+                    "Line %(lines)s: write the sequence number, then the hash or at least "
+                    "its first %(min)d characters (e.g. 1234 9f2c61d0a4b7…)."
                 )
-                % {"lines": ", ".join(str(n) for n in bad)}
+                % {"lines": ", ".join(str(n) for n in bad), "min": HEAD_HASH_MIN}
             }
         )
     return heads
@@ -396,7 +402,7 @@ def _head_problems(heads: list[RecordedHead], last_seq: int) -> list[HeadProblem
                 "source": head.source,
             }
             problems.append(HeadProblem(head, "missing", message))
-        elif not found.startswith(head.hash):
+        elif len(head.hash) < HEAD_HASH_MIN or not found.startswith(head.hash):
             message = _(
                 "entry %(seq)d does not match the hash recorded in %(source)s: it was rewritten"
             ) % {"seq": head.seq, "source": head.source}
