@@ -567,9 +567,28 @@ def report_submit(
         raise ValidationError({"date": _("A report cannot be for a future date.")})
     items = report_items_clean(items or [], zero=zero)
     reason = _reason_clean(reason)
-    _status_row_make(unit, day)
+    report = _submit_if_open(by, unit, day, zero, items, reason)
+    if report is None:
+        # No row for the unit that day (not opened yet): make it in a step of its own,
+        # then submit as usual. A row never goes away, so the second try finds it.
+        _status_row_make(unit, day)
+        report = _submit_if_open(by, unit, day, zero, items, reason)
+    if report is None:  # rows are never deleted; this is only a guard
+        raise _nothing_due(unit, day)
+    return report
+
+
+def _submit_if_open(
+    by: Person, unit: Unit, day: dt.date, zero: bool, items: list[dict[str, Any]], reason: str
+) -> DailyReport | None:
+    """One transaction: the day's row locked, then the decision and the writes; None
+    (nothing done, no lock held) when the unit has no row that day. Locking first
+    rather than asking whether the row exists saves a statement on every submission."""
     with transaction.atomic():
-        return _submit(by, unit, day, zero, items, reason)
+        status_row = _day_row_locked(unit, day)
+        if status_row is None:
+            return None
+        return _submit(by, status_row, unit, day, zero, items, reason)
 
 
 def _status_row_make(unit: Unit, day: dt.date) -> None:
@@ -581,9 +600,8 @@ def _status_row_make(unit: Unit, day: dt.date) -> None:
     (day_open recounts under it); taken here, in a transaction that locks no existing
     row and so waits for nobody who waits for the chain. The submission then locks the
     row and takes the chain in the usual order. (Taking the chain and then locking the
-    row in one transaction deadlocked against an exemption holding the row.)"""
-    if ReportStatus.objects.filter(unit=unit, date=day).exists():
-        return
+    row in one transaction deadlocked against an exemption holding the row.) The row
+    may have been made meanwhile (the day opening): get_or_create keeps that one."""
     schedule = schedule_for(unit, day)
     if schedule is None:
         raise _nothing_due(unit, day)
@@ -602,12 +620,17 @@ def _nothing_due(unit: Unit, day: dt.date) -> ValidationError:
 
 
 def _submit(
-    by: Person, unit: Unit, day: dt.date, zero: bool, items: list[dict[str, Any]], reason: str
+    by: Person,
+    status_row: ReportStatus,
+    unit: Unit,
+    day: dt.date,
+    zero: bool,
+    items: list[dict[str, Any]],
+    reason: str,
 ) -> DailyReport:
-    """report_submit's decision and writes, in its transaction. The day's row is locked
-    as it is read: two taps, a correction, the deadline and an exemption for the unit
-    take turns there, each deciding on what the one before wrote."""
-    status_row = _day_row_locked(unit, day)
+    """report_submit's decision and writes, in its transaction, the day's row locked:
+    two taps, a correction, the deadline and an exemption for the unit take turns
+    there, each deciding on what the one before wrote."""
     latest = (
         DailyReport.objects.filter(unit=unit, date=day).order_by("-version").first()
         if status_row.report_id is not None
@@ -632,12 +655,14 @@ def _submit(
     return report
 
 
-def _day_row_locked(unit: Unit, day: dt.date) -> ReportStatus:
-    """The unit's status row for the day, locked until the transaction ends; refuses a
-    day the unit is exempt on."""
-    status_row = ReportStatus.objects.select_for_update().filter(unit=unit, date=day).first()
-    if status_row is None:  # rows are never deleted; this is only a guard
-        raise _nothing_due(unit, day)
+def _day_row_locked(unit: Unit, day: dt.date) -> ReportStatus | None:
+    """The unit's status row for the day, locked until the transaction ends (None: the
+    unit has none that day); refuses a day the unit is exempt on."""
+    try:
+        # get(), not first(): (unit, date) is unique, no ORDER BY to build or run.
+        status_row = ReportStatus.objects.select_for_update().get(unit_id=unit.pk, date=day)
+    except ReportStatus.DoesNotExist:
+        return None
     if status_row.status == Status.EXEMPT:
         raise ValidationError(
             {
