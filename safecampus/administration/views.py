@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from safecampus.orgs import access, services
+from safecampus.orgs import access, selectors, services
 from safecampus.orgs.forms import AdminRoleForm, PolicyForm, SetPasswordForm, apply_errors
 from safecampus.orgs.models import Person
 from safecampus.orgs.views_login import locked_out
@@ -59,7 +59,10 @@ def admins(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, _("Saved."))
                 return redirect("admin:admins")
-    holders = Person.objects.exclude(admin_role="").order_by("admin_role", "username")
+    holders = [
+        (p, selectors.person_shown(request.user, p))
+        for p in Person.objects.exclude(admin_role="").order_by("admin_role", "name", "pk")
+    ]
     return render(request, "orgs/admin_admins.html", {"form": form, "holders": holders})
 
 
@@ -67,12 +70,13 @@ def admins(request: HttpRequest) -> HttpResponse:
 def accounts(request: HttpRequest) -> HttpResponse:
     access.require(access.can_manage_accounts(request.user))
     query = request.GET.get("q", "").strip()[:50]
-    people = Person.objects.order_by("username")
-    if query:
-        people = people.filter(username__icontains=query) | people.filter(name__icontains=query)
+    # Searched over what the page shows (an administrator's username that is a mobile
+    # number is masked for the system administrator too), as the people list is.
+    people = selectors.people_list(request.user, query=query).order_by("username")
     rows = [
         (
             p,
+            selectors.person_shown(request.user, p),
             access.can_reset_password(request.user, p),
             access.account_change_allowed(request.user, p),
         )
