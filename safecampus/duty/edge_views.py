@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from safecampus.orgs import access
 
-from . import export, feeds, spotchecks
+from . import export, feeds, selectors, spotchecks
 from .models import SpotCheck
 
 
@@ -74,11 +74,15 @@ def spot_answer_here(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def spot_mine(request: HttpRequest) -> HttpResponse:
-    """Spot checks waiting for my answer."""
+    """Spot checks waiting for my answer, and the units whose spot checks I see (send,
+    list): the menu's "Spot checks"."""
+    units = [
+        u for u in selectors.duty_units(request.user) if access.can_see_spot_checks(request.user, u)
+    ]
     return render(
         request,
         "duty/edge/spot_mine.html",
-        {"checks": spotchecks.spot_checks_waiting_for(request.user)},
+        {"checks": spotchecks.spot_checks_waiting_for(request.user), "units": units},
     )
 
 

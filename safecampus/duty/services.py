@@ -712,7 +712,8 @@ def swap_request(
 def _swap_pending(swap: SwapRequest, status: str) -> SwapRequest:
     """The swap, locked, still in `status`."""
     locked = (
-        SwapRequest.objects.select_for_update()
+        # of=("self",): in_exchange may be null (an outer join), which PostgreSQL will not lock.
+        SwapRequest.objects.select_for_update(of=("self",))
         .select_related("shift__unit", "from_person", "to_person", "in_exchange")
         .get(pk=swap.pk)
     )

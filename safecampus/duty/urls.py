@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -14,4 +14,6 @@ urlpatterns = [
     path("shifts/<int:pk>/", views.shift_detail, name="shift"),
     path("shifts/<int:pk>/delete/", views.shift_delete, name="shift-delete"),
     path("swaps/<int:pk>/", views.swap_detail, name="swap"),
+    # Spot checks, the calendar feed and the roster's export (dutyedge).
+    path("", include("safecampus.duty.edge_urls")),
 ]

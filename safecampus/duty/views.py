@@ -85,6 +85,12 @@ def my_shifts(request: HttpRequest) -> HttpResponse:
             "shifts": selectors.my_shifts(request.user, start=now),
             "swaps": selectors.swaps_waiting(request.user),
             "units": selectors.duty_units(request.user),
+            "spot_units": {
+                u.pk
+                for u in selectors.duty_units(request.user)
+                if access.can_see_spot_checks(request.user, u)
+            },
+            "can_subscribe": access.can_subscribe_shifts(request.user),
             "now": now,
         },
     )
@@ -112,6 +118,7 @@ def roster(request: HttpRequest, pk: int) -> HttpResponse:
             "gap_hours": round(sum(g.seconds for g in gaps) / 3600, 1),
             "not_taken": {s.pk for s in not_taken},
             "can_plan": access.can_plan_duty(request.user, unit),
+            "can_see_spot_checks": access.can_see_spot_checks(request.user, unit),
             "now": timezone.now(),
         },
     )
@@ -366,6 +373,7 @@ def now_unit(request: HttpRequest, pk: int) -> HttpResponse:
             "leaders": [contacts[p.pk] for p in answer.leaders],
             "staff": [contacts[p.pk] for p in answer.staff],
             "fallback": [contacts[p.pk] for p in answer.fallback],
+            "can_see_spot_checks": access.can_see_spot_checks(request.user, unit),
         },
     )
 
