@@ -319,13 +319,22 @@ def receipt_of_notification(notification: Notification) -> NoticeReceipt | None:
 
 @transaction.atomic
 def notice_acknowledge_delivery(*, delivery: Delivery) -> NoticeReceipt | None:
-    """Acknowledging a message of the notice (the link in it, or the inbox button) counts.
+    """Acknowledging a message of the notice (the link in it, or the inbox button).
 
-    Meant to be called by notify.services.delivery_acknowledge for event "notice".
+    Meant to be called by notify.services.delivery_acknowledge for event "notice". The
+    message itself is acknowledged there (its addressee read it). The unit's receipt is
+    acknowledged only when the addressee may acknowledge for the unit
+    (access.can_acknowledge: its managers and duty staff), as in the app: an office
+    contact or head holding only "staff", or anyone in a robot's chat group (nobody
+    known), records that the unit read it, not that it confirms it.
     """
     receipt = receipt_of_notification(delivery.notification)
     if receipt is None or not receipt.notice.requires_ack:
         return None
+    if not access.can_acknowledge(delivery.person, receipt.unit):
+        _mark_read(NoticeReceipt.objects.filter(pk=receipt.pk), delivery.person, timezone.now())
+        receipt.refresh_from_db()
+        return receipt
     _acknowledge(receipt, delivery.person, delivery.transport)
     return receipt
 

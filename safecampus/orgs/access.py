@@ -447,9 +447,12 @@ def can_send_notice(user: Any, unit: Unit) -> bool:
 
 
 def can_acknowledge(user: Any, unit: Unit) -> bool:
-    """Confirm receipt of a notice sent to `unit`: the unit's own managers and duty staff
-    (those it is addressed to and those who keep watch), not everyone in it, and not the
-    units above it (they sent it or passed it on)."""
+    """Confirm receipt of a notice sent to `unit` FOR THE UNIT: the unit's own managers and
+    duty staff (those it is addressed to and those who keep watch), not everyone in it,
+    and not the units above it (they sent it or passed it on). Every path asks this: the
+    notice's page, the API, and a message's inbox button or link (`user` is then the
+    message's addressee; None for a robot's chat group, where anyone may click). Anyone
+    acknowledges a message addressed to them; that records only that they read it."""
     return _in_business(user) and unit.path in _scope(user)["report"]
 
 
