@@ -886,24 +886,37 @@ def rollup_move(
     path (old None: rows new to the counters, only added to `new`).
 
     Increments, not a recount: they add up with those of submissions running at the
-    same moment. One UPDATE a unit, top-down in path order: two transactions that lock
-    counter rows in the same order never deadlock."""
-    if old == new:
+    same moment. One statement for all the units, which locks their counter rows
+    top-down in path order before it changes them (FOR UPDATE in path order, where
+    the database has row locks; SQLite's writer holds the whole database): two
+    transactions that lock counter rows in the same order never deadlock."""
+    if old == new or not counts:
         return
     if (old is not None and old not in STATUS_FIELDS) or new not in STATUS_FIELDS:
         raise ValueError(f"not a status: {old!r} → {new!r}")
-    # Checked status names; the values are parameters.
-    take = f"{old} = {old} - %s, " if old else ""
-    sql = (
-        f"UPDATE reports_reportrollup SET {take}{new} = {new} + %s "  # noqa: S608
-        "WHERE date = %s AND level = %s "
-        "AND unit_id = (SELECT id FROM orgs_unit WHERE path = %s)"
+    paths = sorted(counts)
+    # SQL for what the ORM cannot say: an increment by a different amount a row,
+    # joined on (path, amount) pairs, the rows locked in a stated order. Checked
+    # status names; the values are parameters. VALUES names its columns column1,
+    # column2 on both databases.
+    take = f"{old} = {old} - s.n, " if old else ""
+    lock = (
+        " " + connection.ops.for_update_sql(of=("r",), no_key=True)
+        if connection.features.has_select_for_update
+        else ""
     )
-    day_value = connection.ops.adapt_datefield_value(day)
+    sql = (
+        f"UPDATE reports_reportrollup SET {take}{new} = {new} + s.n FROM ("  # noqa: S608
+        "SELECT r.id, v.column2 AS n FROM reports_reportrollup r "
+        "JOIN orgs_unit u ON u.id = r.unit_id "
+        f"JOIN (VALUES {', '.join(['(%s, %s)'] * len(paths))}) v ON v.column1 = u.path "
+        f"WHERE r.date = %s AND r.level = %s ORDER BY u.path{lock}) s "
+        "WHERE reports_reportrollup.id = s.id"
+    )
+    params = [x for path in paths for x in (path, counts[path])]
+    params += [connection.ops.adapt_datefield_value(day), level]
     with connection.cursor() as cursor:
-        for path in sorted(counts):
-            amounts = [counts[path]] * (2 if old else 1)
-            cursor.execute(sql, [*amounts, day_value, level, path])
+        cursor.execute(sql, params)
 
 
 def rollup_add(*, path: str, day: dt.date, level: str, status: str) -> None:
