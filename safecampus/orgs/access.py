@@ -355,10 +355,16 @@ def password_reset_cosigner(by: Any, person: Person, cosigner: Any) -> bool:
 
 
 def may_be_named_administrator(person: Person) -> bool:
-    """Not while a password someone else set is pending: whoever set it could log in
-    and choose the new one (a system administrator resets an ordinary account, the
-    security administrator then names it an administrator)."""
-    return not person.must_change_password
+    """Only an account whose holder has logged in with a password of their own since the
+    last reset: not while a password someone else set is pending (whoever set it could
+    log in and choose the new one: a system administrator resets an ordinary account, the
+    security administrator then names it), nor an account never used or without a usable
+    password (created, or withdrawn by an administrator's reset)."""
+    return bool(
+        person.has_usable_password()
+        and not person.must_change_password
+        and person.last_login is not None
+    )
 
 
 def can_import(user: Any) -> bool:

@@ -471,8 +471,9 @@ def admin_role_grant(*, by: Person, person: Person, role: str) -> Person:
         raise ValidationError(
             {
                 "admin_role": _(
-                    "Someone else set this account's password: its holder must choose "
-                    "their own first."
+                    "This account's holder has not logged in with a password of their "
+                    "own since it was created or reset: they must choose one and log in "
+                    "first."
                 )
             }
         )

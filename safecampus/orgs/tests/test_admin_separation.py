@@ -1,15 +1,19 @@
 """Three separated administrators (三员分立); nobody grants a role to themselves."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import Client
 from django.urls import reverse
 
 from safecampus.orgs import services
 from safecampus.orgs.models import AdminRole, Membership, Role
-from safecampus.test import BaseTestCase
+from safecampus.test import PASSWORD, BaseTestCase
 
 
 class AdminSeparationTest(BaseTestCase):
     def test_security_admin_names_administrators_but_not_itself(self):
+        # An account its holder has logged in to (access.may_be_named_administrator).
+        Client().post("/login/", {"username": self.teacher_a.username, "password": PASSWORD})
+        self.teacher_a.refresh_from_db()
         services.admin_role_grant(by=self.secadmin, person=self.teacher_a, role=AdminRole.AUDIT)
         self.teacher_a.refresh_from_db()
         self.assertEqual(self.teacher_a.admin_role, AdminRole.AUDIT)

@@ -224,6 +224,8 @@ class AdminTakeoverTest(BaseTestCase):
         with self.assertRaises(ValidationError):
             services.admin_role_grant(by=self.secadmin, person=self.teacher_a, role="audit")
         services.person_set_password(by=self.teacher_a, person=self.teacher_a, password=PASSWORD)
+        self.assertTrue(self.can_log_in(self.teacher_a, PASSWORD))
+        self.teacher_a.refresh_from_db()
         services.admin_role_grant(by=self.secadmin, person=self.teacher_a, role="audit")
 
     def test_no_administrator_grants_itself_a_role_through_the_api(self) -> None:
