@@ -371,9 +371,10 @@ def demo_duty(officer: Person, bureau: Unit) -> None:
     """This month's (and next month's) 24-hour duty in every unit (bureau, groups, schools): a day shift
     08:00–18:00 and a night shift 18:00–08:00, the leader on duty taken in turn from the
     unit's managers, the duty staff from its other people. One gap to look at: tomorrow's
-    night shift at 西山镇中心小学 was never staffed."""
+    night shift at 西山镇中心小学 was never staffed; and one spot check nobody answered."""
     from safecampus.duty import services as duty
     from safecampus.duty.models import DayKind, Shift
+    from safecampus.duty.spotchecks import spot_check_demo_missed
     from safecampus.orgs import access
     from safecampus.orgs.models import MANAGER_ROLES, Membership
 
@@ -424,3 +425,8 @@ def demo_duty(officer: Person, bureau: Unit) -> None:
     if night_shift is not None and night_shift.starts_at > timezone.now():
         duty.shift_delete(by=officer, shift=night_shift)
     duty.gaps_rescan()
+    # The one missed spot check (查岗): two hours ago the bureau's safety office checked the
+    # demo logins' school, and nobody on duty answered (its principal sees it as missed).
+    checked = units.filter(name="城关镇中心小学").first()
+    if checked is not None:
+        spot_check_demo_missed(by=officer, unit=checked, at=timezone.now() - timedelta(hours=2))

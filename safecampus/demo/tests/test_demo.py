@@ -68,3 +68,17 @@ class DemoTest(TestCase):
         result = audit_verify()
         self.assertTrue(result.ok, result.reason)
         self.assertGreater(result.checked, 500)
+
+    def test_one_missed_spot_check_to_look_at(self):
+        from safecampus.duty import spotchecks
+        from safecampus.duty.models import SpotCheck
+
+        check = SpotCheck.objects.get()
+        self.assertEqual(check.unit.name, "城关镇中心小学")
+        self.assertEqual(check.sent_by.username, "bureau.admin")
+        self.assertEqual(spotchecks.outcome(check), spotchecks.Outcome.MISSED)
+        for username in ("school.principal", "bureau.admin"):
+            client = Client(HTTP_ACCEPT_LANGUAGE="en")
+            client.force_login(Person.objects.get(username=username))
+            page = client.get(reverse("duty:spot-checks", args=[check.unit_id]))
+            self.assertContains(page, 'data-outcome="missed"', count=1)
