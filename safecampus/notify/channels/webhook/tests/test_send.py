@@ -1,10 +1,13 @@
 """The generic JSON webhook against a local HTTP server that checks the signature."""
 
+import datetime as dt
 import hashlib
 import hmac
 
+import time_machine
 from django.core.exceptions import ValidationError
 from django.test import override_settings
+from django.utils import timezone
 
 from safecampus.notify import services
 from safecampus.notify.models import Delivery, Urgency
@@ -124,18 +127,37 @@ class WebhookSendTest(BaseTestCase):
         self.assertEqual(delivery.attempts, 2)
         self.assertIn("timed out", delivery.tries.order_by("pk").first().error)
 
-    def test_every_try_used_up_then_failed(self) -> None:
+    @override_settings(NOTIFY_SLOW_RETRY=1800, NOTIFY_GIVE_UP_AFTER=72)
+    def test_every_try_used_up_then_retried_slowly_until_given_up(self) -> None:
         self.sink.handler = lambda r: 502
         delivery = self.notify(self.channel())
         drain()
         delivery.refresh_from_db()
-        self.assertEqual(delivery.status, "failed")
-        self.assertEqual(delivery.attempts, 6)  # the first try and five retries
+        # The back-off is used up (the first try and five retries) but the receiver may
+        # come back: not given up, tried again in 30 minutes; nobody is told yet.
+        self.assertEqual((delivery.status, delivery.attempts), ("queued", 6))
         self.assertIn("HTTP 502", delivery.last_error)
-        self.assertTrue(
-            Delivery.objects.filter(
-                notification__event="delivery_failed", person=self.principal_a
-            ).exists()
+        wait = delivery.next_attempt_at - timezone.now()
+        self.assertTrue(dt.timedelta(minutes=29) < wait <= dt.timedelta(minutes=30), wait)
+        failure_notices = Delivery.objects.filter(notification__event="delivery_failed")
+        self.assertFalse(failure_notices.exists())
+        drain()
+        self.assertEqual(len(self.sink.requests), 6)  # not before its time
+        first_try = delivery.tries.order_by("at").first().at
+        with time_machine.travel(delivery.next_attempt_at + dt.timedelta(seconds=1)):
+            drain()
+        delivery.refresh_from_db()
+        self.assertEqual((delivery.status, delivery.attempts), ("queued", 7))
+        self.assertFalse(failure_notices.exists())
+        # NOTIFY_GIVE_UP_AFTER (72 h) after the first try: the next try is the last.
+        with time_machine.travel(first_try + dt.timedelta(hours=72, seconds=1)):
+            drain()
+        delivery.refresh_from_db()
+        self.assertEqual((delivery.status, delivery.attempts), ("failed", 8))
+        self.assertEqual(len(self.sink.requests), 8)
+        self.assertIn("HTTP 502", delivery.last_error)
+        self.assertEqual(
+            set(failure_notices.values_list("person", flat=True)), {self.principal_a.pk}
         )
 
     def assert_refused(self, field: str, config: dict) -> str:
