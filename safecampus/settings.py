@@ -208,6 +208,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Accounts and login --------------------------------------------------------
 AUTH_USER_MODEL = "orgs.Person"
+# An administrator's one-time password link (administration.services.admin_password_reset)
+# is good for a day, not Django's three.
+PASSWORD_RESET_TIMEOUT = 24 * 60 * 60
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "safecampus.orgs.backends.UsernameOrMobileBackend",
