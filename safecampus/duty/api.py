@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
 
 from safecampus.lib.api_types import Day, Instant
@@ -58,6 +58,10 @@ def _month(value: Any) -> Any:
 
 Clock = Annotated[dt.time, BeforeValidator(_clock)]
 Month = Annotated[str, BeforeValidator(_month)]
+# Every instant the duty API answers is in UTC ("…Z"), as across the API: a time read back
+# from the database, one computed in local time (a gap that starts at local midnight) and
+# one echoed from the request (+08:00) answer alike.
+Moment = Annotated[dt.datetime, AfterValidator(lambda v: v.astimezone(dt.UTC))]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
@@ -73,7 +77,7 @@ class PersonRef(Schema):
 class OnDutyOut(Schema):
     unit_id: int
     unit: str
-    at: dt.datetime
+    at: Moment
     is_gap: bool = Field(description="No shift covers the moment: call the fallback.")
     no_leader: bool
     shift_ids: list[int]
@@ -153,14 +157,14 @@ class ShiftOut(Schema):
     template_id: int | None
     name: str
     day: dt.date
-    starts_at: dt.datetime
-    ends_at: dt.datetime
+    starts_at: Moment
+    ends_at: Moment
     phone: str
     members: list[MemberOut]
     handover_note: str
-    handed_over_at: dt.datetime | None
+    handed_over_at: Moment | None
     taken_over_by_id: int | None
-    taken_over_at: dt.datetime | None
+    taken_over_at: Moment | None
 
 
 class ShiftFilter(Schema):
@@ -198,14 +202,14 @@ class GapOut(Schema):
     unit: str
     hours: float
     nobody_hours: float
-    first_at: dt.datetime
+    first_at: Moment
     gaps: int
 
 
 class RosterGapOut(Schema):
     kind: str
-    starts_at: dt.datetime
-    ends_at: dt.datetime
+    starts_at: Moment
+    ends_at: Moment
 
 
 class SwapOut(Schema):
@@ -216,10 +220,10 @@ class SwapOut(Schema):
     in_exchange_id: int | None
     reason: str
     status: str
-    created_at: dt.datetime
-    accepted_at: dt.datetime | None
+    created_at: Moment
+    accepted_at: Moment | None
     decided_by_id: int | None
-    decided_at: dt.datetime | None
+    decided_at: Moment | None
 
 
 class SwapIn(Schema):
@@ -236,7 +240,7 @@ class DecideIn(Schema):
 class LogOut(Schema):
     id: int
     shift_id: int
-    at: dt.datetime
+    at: Moment
     kind: str
     text: str
     by_id: int
@@ -259,11 +263,11 @@ class SpotCheckOut(Schema):
     fallback: bool = Field(description="Nobody was on duty: it went to the fallback.")
     batch: str | None
     sent_by_id: int
-    sent_at: dt.datetime
-    due_at: dt.datetime
+    sent_at: Moment
+    due_at: Moment
     answered_by_id: int | None
-    answered_at: dt.datetime | None
-    missed_at: dt.datetime | None
+    answered_at: Moment | None
+    missed_at: Moment | None
     outcome: Literal["on_time", "late", "missed", "waiting"]
 
 
@@ -297,7 +301,7 @@ class MonthFilter(Schema):
 
 class FeedOut(Schema):
     url: str | None = Field(description="The private link, or null when there is none.")
-    created_at: dt.datetime | None
+    created_at: Moment | None
 
 
 # --- Helpers ----------------------------------------------------------------------------------

@@ -21,6 +21,13 @@ class DutyApiTests(DutyCase, ApiTestCase):
             self.assertEqual([p["id"] for p in b["staff"]], [self.duty_b.pk])
             self.assertEqual(b["leaders"][0]["mobile"], "13900000011")  # the level above: in full
             self.assertEqual(b["phone"], "0571-8888")
+            self.assertEqual(b["at"], "2026-11-24T04:00:00Z")
+            (asked,) = (
+                self.api(self.officer)
+                .get("/duty/now", unit=self.school_b.pk, at="2026-11-24T13:00:00+08:00")
+                .json()
+            )
+            self.assertEqual(asked["at"], "2026-11-24T05:00:00Z")
             rows = self.api(self.officer).get("/duty/now", under=self.bureau.pk).json()
             by_unit = {r["unit_id"]: r for r in rows}
             self.assertIn(self.school_a.pk, by_unit)
@@ -72,6 +79,14 @@ class DutyApiTests(DutyCase, ApiTestCase):
             )
             self.assertEqual(made.status_code, 201, made.content)
             shift_id = made.json()["id"]
+            # Sent in +08:00, answered in UTC like the same shift read back later.
+            self.assertEqual(made.json()["starts_at"], "2026-11-27T04:00:00Z")
+            self.assertEqual(made.json()["ends_at"], "2026-11-27T16:00:00Z")
+            read = api.get(f"/duty/shifts/{shift_id}").json()
+            self.assertEqual(
+                (read["starts_at"], read["ends_at"]),
+                (made.json()["starts_at"], made.json()["ends_at"]),
+            )
             self.assertEqual(
                 [(m["person_id"], m["role"]) for m in made.json()["members"]],
                 [(self.leader_b.pk, "leader"), (self.duty_b.pk, "staff")],
@@ -151,7 +166,8 @@ class DutyApiTests(DutyCase, ApiTestCase):
             gaps = api.get(f"/duty/units/{self.school_b.pk}/roster-gaps", month="2026-12").json()
             self.assertEqual(
                 [(g["kind"], g["starts_at"], g["ends_at"]) for g in gaps],
-                [("nobody", "2026-12-01T00:00:00+08:00", "2026-12-01T00:00:00Z")],
+                # Both ends in UTC, as every instant the API answers: 00:00–08:00 local.
+                [("nobody", "2026-11-30T16:00:00Z", "2026-12-01T00:00:00Z")],
             )
             self.assertError(
                 api.post(f"/duty/units/{self.school_b.pk}/plan", {"month": "2026-13"}), 422, "month"
