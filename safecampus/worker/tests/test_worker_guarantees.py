@@ -7,6 +7,7 @@
 """
 
 import datetime as dt
+import threading
 import time
 from unittest import mock
 
@@ -73,38 +74,47 @@ class WorkerTestCase(Personas, TransactionalTestCase):
 
 
 @LOOPBACK
-@override_settings(NOTIFY_BACKOFF=[60])
+@override_settings(NOTIFY_BACKOFF=[60], NOTIFY_HTTP_TIMEOUT=60)
 class SlowReceiverTests(WorkerTestCase):
-    def check_urgent_message_is_not_queued_behind(
-        self, slow: HttpSink, urgency: str, bound: float
-    ) -> float:
-        with HttpSink() as fast:
+    """The slow receivers hold every request until the urgent message has arrived: it is
+    delivered while all of them are still unanswered, however fast or slow the machine.
+    (The old engine waited for a whole round of answers: never, here.) How long it takes
+    is a figure for bench/notify_fanout.py ("urgent after slow"), not a test."""
+
+    def check_urgent_message_is_not_queued_behind(self, urgency: str) -> None:
+        gate = threading.Event()
+        self.addCleanup(gate.set)
+
+        def hold(request: Request) -> int:
+            gate.wait(60)
+            return 200
+
+        with HttpSink(handler=hold) as slow, HttpSink() as fast:
             robot = self.robot(fast)
             self.send(self.webhooks(slow, 100), urgency=urgency)
             self.start_workers(1)
-            self.assertTrue(slow.wait_for(20, timeout=10))
+            self.assertTrue(slow.wait_for(20, timeout=30))
             posted = time.monotonic()
             self.send([robot], title="火情")
-            self.assertTrue(fast.wait_for(1, timeout=15))
+            arrived = fast.wait_for(1, timeout=45)
             waited = time.monotonic() - posted
+            answered = gate.is_set()
+            gate.set()
+            self.assertTrue(arrived, "the urgent message waited for the slow receivers")
+            self.assertFalse(answered)
             self.assertIn("火情", fast.requests[0].json["text"]["content"])
-        print(f"\nurgent message behind 100 slow receivers ({urgency}): {waited:.2f} s")
-        self.assertLess(waited, bound)
-        return waited
+            # Let go, the held ones are answered and the rest start: none was lost.
+            self.assertTrue(slow.wait_for(100, timeout=30))
+        print(f"\nurgent message behind 100 held receivers ({urgency}): {waited:.2f} s")
 
-    def test_an_urgent_message_is_not_queued_behind_100_receivers_answering_in_5_s(self):
+    def test_an_urgent_message_is_not_queued_behind_100_routine_sends_to_slow_receivers(self):
         # Routine work never takes the senders kept for urgent messages.
-        with HttpSink(delay=5) as slow:
-            self.check_urgent_message_is_not_queued_behind(slow, Urgency.ROUTINE, 2.0)
+        self.check_urgent_message_is_not_queued_behind(Urgency.ROUTINE)
 
-    @override_settings(NOTIFY_HTTP_TIMEOUT=3)
-    def test_an_urgent_message_is_not_queued_behind_100_receivers_that_never_answer(self):
-        # Urgent too, and first: they are started before it (a send unanswered after
-        # 0.1 s stops counting against the senders) but their slowness does not hold it.
-        # The bound leaves room for a loaded test machine; the benchmark measures it.
-        with HttpSink(delay=30) as slow:
-            self.check_urgent_message_is_not_queued_behind(slow, Urgency.URGENT, 3.0)
-            wait_until(lambda: not Delivery.objects.filter(attempts=0).exists(), 10)
+    def test_an_urgent_message_is_not_queued_behind_100_urgent_sends_that_get_no_answer(self):
+        # Urgent too, and ahead of it: they are started before it (a send unanswered after
+        # 0.1 s stops counting against the senders) but their silence does not hold it.
+        self.check_urgent_message_is_not_queued_behind(Urgency.URGENT)
 
 
 @LOOPBACK
@@ -153,13 +163,14 @@ class AttemptBeforeSendTests(WorkerTestCase):
         self.assertEqual(Attempt.objects.get().claim_token, second.token)
 
     def test_two_workers_slow_receivers_short_lease_requests_equal_attempts(self):
-        # A send outlasts the lease: the claim is renewed while it is in hand, so the
-        # other worker does not send it again; whatever leaves is recorded.
-        with HttpSink(delay=1.5) as sink:
+        # A send outlasts the lease: the claim is renewed (every lease/3) while it is in
+        # hand, so the other worker does not send it again; whatever leaves is recorded.
+        # A lease of 3 s leaves a loaded machine 2 s to renew it in.
+        with HttpSink(delay=4) as sink:
             notification = self.send(self.webhooks(sink, 30))
-            self.start_workers(2, lease=1, threads=8)
+            self.start_workers(2, lease=3, threads=8)
             rows = Delivery.objects.filter(notification=notification)
-            done = wait_until(lambda: not rows.filter(status=DeliveryStatus.QUEUED).exists(), 15)
+            done = wait_until(lambda: not rows.filter(status=DeliveryStatus.QUEUED).exists(), 60)
             self.assertTrue(done)
             time.sleep(0.2)
             requests = len(sink.requests)
@@ -179,14 +190,21 @@ class RateLimitTests(WorkerTestCase):
             for i in range(12):
                 self.send([robot], title=f"m{i}", urgency=Urgency.ROUTINE)
             self.start_workers(4, threads=4)
-            self.assertTrue(sink.wait_for(12, timeout=15))
+            self.assertTrue(sink.wait_for(12, timeout=60))
             time.sleep(0.5)
-            times = sorted(r.at for r in sink.requests)
-        self.assertEqual(len(times), 12)
-        # Never more than 4 in any rolling 2 seconds at the robot.
-        for i in range(len(times) - 4):
-            self.assertGreater(times[i + 4] - times[i], 2.0, times)
+            titles = sorted(r.json["text"]["content"] for r in sink.requests)
+        self.assertEqual(len(titles), 12)
+        self.assertEqual(len(set(titles)), 12)
         rows = Delivery.objects.filter(channel=robot)
         self.assertEqual(set(rows.values_list("status", "attempts")), {(DeliveryStatus.SENT, 1)})
-        titles = sorted(r.json["text"]["content"] for r in sink.requests)
-        self.assertEqual(len(set(titles)), 12)
+        # Never more than 4 in any rolling 2 seconds: the times the requests left (each
+        # Attempt is written, under the robot's lock, right before its request). At the
+        # receiver they arrive a moment later, by however long the machine takes; the
+        # window's margin covers that for a real robot, and bench/worker_faults.py counts
+        # arrivals at its receiver.
+        times = list(
+            Attempt.objects.filter(channel=robot).order_by("at").values_list("at", flat=True)
+        )
+        self.assertEqual(len(times), 12)
+        for i in range(len(times) - 4):
+            self.assertGreater(times[i + 4] - times[i], dt.timedelta(seconds=2), times)
