@@ -431,6 +431,9 @@ class Worker:
                 limits = transport_class(delivery.channel.kind).rate_limits
                 if limits:
                     list(Channel.objects.select_for_update().filter(pk=delivery.channel_id))
+                    # The time is read once the lock is held: a worker that waited for it
+                    # counts, and records its Attempt, after the one that held it.
+                    now = timezone.now()
                     slot = ratelimit.next_slot(delivery.channel_id, limits, now)
                     if slot is not None:
                         self._release(delivery, at=slot)

@@ -208,3 +208,26 @@ class RateLimitTests(WorkerTestCase):
         self.assertEqual(len(times), 12)
         for i in range(len(times) - 4):
             self.assertGreater(times[i + 4] - times[i], dt.timedelta(seconds=2), times)
+
+    def test_an_attempts_time_is_read_once_the_robots_lock_is_held(self):
+        # A worker that waited for the robot's lock counts, and records its Attempt, after
+        # the one that held it: with the time read before the wait, its Attempt would be
+        # dated before the other's request and the window would free a slot too early.
+        with HttpSink() as sink:
+            robot = self.robot(sink)
+            self.send([robot], title="m")
+            start = timezone.now()
+            real = Channel.objects.select_for_update
+            with time_machine.travel(start, tick=False) as traveller:
+
+                def after_a_wait(*args, **kwargs):  # type: ignore[no-untyped-def]
+                    traveller.shift(dt.timedelta(seconds=5))  # another worker held the lock
+                    return real(*args, **kwargs)
+
+                worker = Worker(threads=1)
+                self.addCleanup(worker.pool.shutdown)
+                with mock.patch.object(Channel.objects, "select_for_update", after_a_wait):
+                    worker.tick()
+            self.assertEqual(len(sink.requests), 1)
+        attempt = Attempt.objects.get(channel=robot)
+        self.assertEqual(attempt.at, start + dt.timedelta(seconds=5))
