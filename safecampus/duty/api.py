@@ -314,7 +314,12 @@ def _pk(value: int) -> int:
 
 
 def _unit(request: HttpRequest, pk: int) -> Unit:
-    return access.unit_or_404(request.user, _pk(pk))
+    """The unit if the caller may see it (access.unit_visible), else 404; with its head, so
+    that who is on duty now names the fallback without a query of its own."""
+    unit = Unit.objects.select_related("head").filter(pk=_pk(pk)).first()
+    if unit is None or not access.unit_visible(request.user, unit):
+        raise Http404
+    return unit
 
 
 def _people(unit: Unit, ids: list[int], field: str) -> list[Person]:
