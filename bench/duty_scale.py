@@ -117,6 +117,10 @@ def build_shifts(first: dt.date, days: int) -> None:
     """Three shifts a day in every unit for `days` days from `first` (Asia/Shanghai),
     their leader and staff; a few evening shifts missing, a few without a leader."""
     restore = _drop_indexes("duty_shift") + _drop_indexes("duty_shiftmember")
+    # No per-row foreign-key checks on the load (as reports_scale): at full size they are
+    # 110 million deferred trigger calls, most of an hour; the rows are consistent by
+    # construction.
+    _execute("SET session_replication_role = replica")
     _execute(
         """
         INSERT INTO duty_shift (unit_id, name, day, starts_at, ends_at, phone, handover_note,
@@ -143,6 +147,7 @@ def build_shifts(first: dt.date, days: int) -> None:
         """,
         [first],
     )
+    _execute("SET session_replication_role = DEFAULT")
     for statement in restore:
         _execute(statement)
     _execute("VACUUM ANALYZE duty_shift")
