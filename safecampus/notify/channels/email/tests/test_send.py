@@ -190,13 +190,15 @@ class EmailTimeoutTests(EmailTestCase):
             start = time.monotonic()
             self.worker.tick()
             elapsed = time.monotonic() - start
-        assert elapsed < 4, f"the attempt took {elapsed:.1f}s with EMAIL_TIMEOUT=1"
+        # The server never answers: without the timeout the try would hang. The bound is
+        # loose (a loaded machine), not a speed target.
+        assert elapsed < 15, f"the attempt took {elapsed:.1f}s with EMAIL_TIMEOUT=1"
         delivery.refresh_from_db()
         assert delivery.status == DeliveryStatus.QUEUED  # a timeout is worth retrying
         [attempt] = Attempt.objects.filter(delivery=delivery)
         assert not attempt.ok
         assert "timed out" in attempt.error
-        assert 900 <= attempt.duration_ms < 4000
+        assert 900 <= attempt.duration_ms < 15_000
 
 
 class EmailTransportTests(BaseTestCase):

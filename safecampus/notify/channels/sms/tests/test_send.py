@@ -279,11 +279,13 @@ class SendMixin(Provider):
         self.assert_fails(permanent=False, contains="HTTP 502")
 
     def test_timeout_is_transient(self) -> None:
-        self.fake.script(Answer(delay=3))
+        # The gateway answers after 10 s; the 1 s timeout ends the try well before. The
+        # bound is loose (a loaded machine), not a speed target.
+        self.fake.script(Answer(delay=10))
         start = time.monotonic()
         with override_settings(NOTIFY_HTTP_TIMEOUT=1.0):
             self.assert_fails(permanent=False, contains="timed out")
-        assert time.monotonic() - start < 2.5
+        assert time.monotonic() - start < 8
 
     def test_endpoint_down_is_transient(self) -> None:
         with socket.socket() as sock:
