@@ -38,6 +38,11 @@ ACTION_LABELS = {
     "report": gettext_lazy("report submitted"),
     "report_correction": gettext_lazy("report corrected"),
     "audit_verify": gettext_lazy("audit chain verified"),
+    # Duty (duty/services.py); spot checks and calendar links are "update" entries.
+    "duty_plan": gettext_lazy("duty roster planned for the month"),
+    "duty_swap": gettext_lazy("shift swapped"),
+    "duty_handover": gettext_lazy("shift handed over"),
+    "duty_take_over": gettext_lazy("shift taken over"),
 }
 # Who acted when no person did (services.current_actor, demo.district.demo_load).
 ACTOR_LABELS = {
@@ -69,6 +74,13 @@ KEY_LABELS = {
     "measures": gettext_lazy("measures taken"),
     "incident_id": gettext_lazy("incident"),
     "hazard_id": gettext_lazy("hazard"),
+    # Duty entries (duty/services.py, duty/spotchecks.py, duty/feeds.py).
+    "shifts": gettext_lazy("shifts replaced, shifts planned"),
+    "person": gettext_lazy("person leaving, person coming"),
+    "swap": gettext_lazy("swap request"),
+    "late": gettext_lazy("late"),
+    "late_ms": gettext_lazy("late by (ms)"),
+    "revoked": gettext_lazy("links revoked"),
 }
 # Entries written by the recorder (and moves) hold [old, new] for each field.
 PAIR_ACTIONS = {"create", "update", "delete", "move"}
@@ -152,6 +164,8 @@ def readable(value: Any, field: models.Field | None = None, names: dict | None =
     if value is None or value == "":
         return NOTHING
     if field is not None and field.is_relation and field.related_model is not None:
+        if isinstance(value, str) and not value.isdigit():
+            return value  # recorded by name (a duty take-over's taken_over_by)
         name = (names or {}).get((field.related_model._meta.label_lower, str(value)))
         return f"{name} (#{value})" if name else f"#{value}"
     if isinstance(value, bool):

@@ -8,8 +8,8 @@ from django.utils.translation import gettext_lazy as _
 
 from safecampus.orgs.forms import PersonChoiceField
 
-from .models import DayKind, LogKind
-from .services import LOG_TEXT_MAX, NAME_MAX, NOTE_MAX
+from .models import DayKind, LogKind, Shift
+from .services import LOG_TEXT_MAX, NAME_MAX, NOTE_MAX, PHONE_MAX, shift_label
 
 TIME_INPUT = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -91,13 +91,59 @@ class HandoverForm(forms.Form):
     )
 
 
-class SwapForm(forms.Form):
-    to_person = PersonChoiceField(label=_("asked of"), queryset=None)
-    reason = forms.CharField(label=_("reason"), max_length=200, required=False)
+class ShiftForm(forms.Form):
+    """One shift added or changed by hand."""
+
+    name = forms.CharField(label=_("name"), max_length=NAME_MAX)
+    starts_at = forms.DateTimeField(label=_("starts"), widget=DATETIME_INPUT)
+    ends_at = forms.DateTimeField(
+        label=_("ends"), widget=DATETIME_INPUT, help_text=_("A shift lasts at most 24 hours.")
+    )
+    leader = PersonChoiceField(label=_("leader on duty"), queryset=None, required=False)
+    staff = PeopleChoiceField(
+        label=_("duty staff"),
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    phone = forms.CharField(
+        label=_("duty phone"),
+        max_length=PHONE_MAX,
+        required=False,
+        help_text=_("Empty: the unit's duty phone."),
+        widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel"}),
+    )
 
     def __init__(self, *args: Any, people: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["leader"].queryset = people
+        self.fields["staff"].queryset = people
+
+
+class SwapForm(forms.Form):
+    to_person = PersonChoiceField(label=_("asked of"), queryset=None)
+    in_exchange = forms.ModelChoiceField(
+        label=_("in exchange for"),
+        queryset=None,
+        required=False,
+        empty_label=_("nothing: they take my place"),
+        help_text=_("One of their shifts that you take in return."),
+    )
+    reason = forms.CharField(label=_("reason"), max_length=200, required=False)
+
+    def __init__(
+        self, *args: Any, people: Any, exchange: list[tuple[Any, list[Any]]], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
         self.fields["to_person"].queryset = people
+        field = self.fields["in_exchange"]
+        field.queryset = Shift.objects.filter(
+            pk__in=[s.pk for _person, shifts in exchange for s in shifts]
+        )
+        # Grouped by the person holding them: only the person asked's shifts will do.
+        field.choices = [("", field.empty_label)] + [
+            (person.name, [(s.pk, shift_label(s)) for s in shifts]) for person, shifts in exchange
+        ]
 
 
 def month_of(value: str | None, default: dt.date) -> dt.date:

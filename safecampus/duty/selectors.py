@@ -234,6 +234,30 @@ def my_shifts(person: Person, *, start: dt.datetime, days: int = 14) -> list[Shi
     )
 
 
+EXCHANGE_AHEAD = dt.timedelta(days=62)
+
+
+def exchangeable_shifts(shift: Shift, person: Person) -> list[tuple[Person, list[Shift]]]:
+    """What `person` may offer in exchange for their place on `shift`: the future shifts
+    of the same unit (the next two months) that others hold and they do not, by holder
+    (a shift held by two people is listed under each)."""
+    now = timezone.now()
+    shifts = (
+        Shift.objects.filter(
+            unit_id=shift.unit_id, starts_at__gt=now, starts_at__lt=now + EXCHANGE_AHEAD
+        )
+        .exclude(pk=shift.pk)
+        .exclude(members__person=person)
+        .prefetch_related(_members_prefetch())
+        .order_by("starts_at", "pk")
+    )
+    by_person: dict[int, tuple[Person, list[Shift]]] = {}
+    for s in shifts:
+        for m in s.members.all():
+            by_person.setdefault(m.person_id, (m.person, []))[1].append(s)
+    return sorted(by_person.values(), key=lambda row: (row[0].name, row[0].pk))
+
+
 def duty_units(user: Any) -> QuerySet[Unit]:
     """The units whose roster the user sees from /duty/: their own (a role in them)."""
     return Unit.objects.filter(

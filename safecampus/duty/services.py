@@ -319,12 +319,18 @@ def _lock_people(ids: Iterable[int]) -> None:
     )
 
 
-def _overlap_error(person: Any, first: str, second: str) -> ValidationError:
-    return ValidationError(
+def _overlap_error(person: Any, first: str, second: str, field: str = "") -> ValidationError:
+    """`field`: where the person was put ("leader" or "staff"), to show it beside it."""
+    error = ValidationError(
         _("%(person)s cannot hold two overlapping shifts: %(first)s and %(second)s.")
         % {"person": person, "first": first, "second": second},
         code="overlap",
     )
+    return ValidationError({field: error}) if field else error
+
+
+def _role_field(planned: _Planned, person_pk: int) -> str:
+    return "leader" if planned.leader is not None and planned.leader.pk == person_pk else "staff"
 
 
 def _check_overlaps(planned: list[_Planned], *, ignore_shifts: Iterable[int] = ()) -> None:
@@ -344,7 +350,7 @@ def _check_overlaps(planned: list[_Planned], *, ignore_shifts: Iterable[int] = (
         items.sort(key=lambda p: p.starts_at)
         for a, b in zip(items, items[1:], strict=False):
             if b.starts_at < a.ends_at:
-                raise _overlap_error(names[pk], a.label(), b.label())
+                raise _overlap_error(names[pk], a.label(), b.label(), _role_field(b, pk))
     first = min(p.starts_at for p in planned)
     last = max(p.ends_at for p in planned)
     existing = (
@@ -361,7 +367,9 @@ def _check_overlaps(planned: list[_Planned], *, ignore_shifts: Iterable[int] = (
                 held = shift_label(member.shift)
                 if member.shift.unit_id != p.unit.pk:
                     held = f"{member.shift.unit.name} {held}"
-                raise _overlap_error(names[member.person_id], held, p.label())
+                raise _overlap_error(
+                    names[member.person_id], held, p.label(), _role_field(p, member.person_id)
+                )
 
 
 def _write_shifts(planned: list[_Planned], by: Person) -> list[Shift]:

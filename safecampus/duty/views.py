@@ -27,12 +27,13 @@ from .forms import (
     LogForm,
     MonthForm,
     SettingsForm,
+    ShiftForm,
     SlotForm,
     SwapForm,
     TemplateForm,
     month_of,
 )
-from .models import DayKind, DutySettings, PatternSlot, ShiftTemplate, SwapStatus
+from .models import DayKind, DutySettings, MemberRole, PatternSlot, ShiftTemplate, SwapStatus
 
 
 def _unit(user: Any, pk: Any) -> Unit:
@@ -241,6 +242,7 @@ def shift_detail(request: HttpRequest, pk: int) -> HttpResponse:
     swap_form = SwapForm(
         request.POST if action == "swap" else None,
         people=services.unit_people(shift.unit).exclude(pk=request.user.pk),
+        exchange=selectors.exchangeable_shifts(shift, request.user),
     )
     form = {"log": log_form, "handover": handover_form, "swap": swap_form}.get(action)
     if request.method == "POST" and form is not None and form.is_valid():
@@ -285,6 +287,7 @@ def shift_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "handover_form": handover_form,
             "swap_form": swap_form,
             "can_plan": access.can_plan_duty(request.user, shift.unit),
+            "can_edit": shift.ends_at > now,
         },
         status=400 if request.method == "POST" else 200,
     )
@@ -302,9 +305,87 @@ def _shift_action(request: HttpRequest, shift: Any, action: str, data: dict[str,
         messages.success(request, _("Handed over to the next shift."))
     else:
         services.swap_request(
-            by=by, shift=shift, to_person=data["to_person"], reason=data["reason"]
+            by=by,
+            shift=shift,
+            to_person=data["to_person"],
+            in_exchange=data["in_exchange"],
+            reason=data["reason"],
         )
         messages.success(request, _("Swap asked."))
+
+
+def _day_of(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value or "")
+    except ValueError:
+        return None
+
+
+@login_required
+def shift_new(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add one shift by hand (?day=YYYY-MM-DD: that day, 08:00–18:00 to start from)."""
+    unit = _unit(request.user, pk)
+    access.require(access.can_plan_duty(request.user, unit))
+    day = _day_of(request.GET.get("day")) or timezone.localdate() + dt.timedelta(days=1)
+    initial = {
+        "starts_at": services._at(day, dt.time(8)),
+        "ends_at": services._at(day, dt.time(18)),
+    }
+    return _shift_form_page(request, unit, None, initial)
+
+
+@login_required
+def shift_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    shift = selectors.shift_or_404(request.user, pk)
+    access.require(access.can_plan_duty(request.user, shift.unit))
+    members = list(shift.members.all())
+    initial = {
+        "name": shift.name,
+        "starts_at": timezone.localtime(shift.starts_at),
+        "ends_at": timezone.localtime(shift.ends_at),
+        "leader": next((m.person_id for m in members if m.role == MemberRole.LEADER), None),
+        "staff": [m.person_id for m in members if m.role == MemberRole.STAFF],
+        "phone": shift.phone,
+    }
+    return _shift_form_page(request, shift.unit, shift, initial)
+
+
+def _shift_form_page(
+    request: HttpRequest, unit: Unit, shift: Any, initial: dict[str, Any]
+) -> HttpResponse:
+    form = ShiftForm(
+        request.POST if request.method == "POST" else None,
+        initial=initial,
+        people=services.unit_people(unit),
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        fields = {k: data[k] for k in ("name", "starts_at", "ends_at", "leader", "phone")}
+        try:
+            if shift is None:
+                shift = services.shift_create(
+                    by=request.user, unit=unit, staff=list(data["staff"]), **fields
+                )
+            else:
+                services.shift_update(
+                    by=request.user, shift=shift, staff=list(data["staff"]), **fields
+                )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Shift saved."))
+            return redirect("duty:shift", pk=shift.pk)
+    back = (
+        reverse("duty:shift", args=[shift.pk])
+        if shift is not None
+        else f"{reverse('duty:roster', args=[unit.pk])}?month={initial['starts_at']:%Y-%m}"
+    )
+    return render(
+        request,
+        "duty/shift_form.html",
+        {"unit": unit, "shift": shift, "form": form, "back": back},
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @login_required
@@ -347,6 +428,7 @@ def swap_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "swap": swap,
             "label": services.shift_label(swap.shift),
+            "exchange_label": services.shift_label(swap.in_exchange) if swap.in_exchange else "",
             "can_accept": swap.status == SwapStatus.REQUESTED and user.pk == swap.to_person_id,
             "can_decline": swap.status == SwapStatus.REQUESTED
             and user.pk in (swap.to_person_id, swap.from_person_id),
