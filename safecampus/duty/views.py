@@ -106,6 +106,7 @@ def roster(request: HttpRequest, pk: int) -> HttpResponse:
     not_taken = selectors.not_taken_over(
         unit, since=services._at(first, dt.time(0)), now=timezone.now()
     )
+    phone = services.duty_phone(unit)
     return render(
         request,
         "duty/roster.html",
@@ -117,6 +118,10 @@ def roster(request: HttpRequest, pk: int) -> HttpResponse:
             "days": days,
             "gaps": gaps,
             "gap_hours": round(sum(g.seconds for g in gaps) / 3600, 1),
+            # The unit's duty phone once, above the table (a tel: link); a column only
+            # for shifts with a phone of their own (a phone's width does not fit beside).
+            "duty_phone": phone,
+            "other_phones": any(s.phone != phone for d in days for s in d.shifts),
             "not_taken": {s.pk for s in not_taken},
             "can_plan": access.can_plan_duty(request.user, unit),
             "can_see_spot_checks": access.can_see_spot_checks(request.user, unit),

@@ -263,3 +263,27 @@ class DutyAuditLabelsTest(DutyCase):
         for raw in ("duty_plan", "duty_swap", "duty_handover", "duty_take_over", "#王校长"):
             self.assertNotIn(f">{raw}<", text)  # (the filter's option values are codes)
             self.assertNotIn(f"{raw}:", text)
+
+
+class PhoneLayoutTest(DutyCase):
+    def test_the_duty_phone_once_as_a_tel_link_and_narrow_tables(self) -> None:
+        self.plan()
+        services.duty_settings_update(
+            by=self.principal_a,
+            unit=self.school_a,
+            duty_phone="0571-1111",
+            remind_minutes=30,
+            spot_check_minutes=5,
+        )
+        client = self.client_for(self.principal_a)
+        roster = client.get(f"/duty/units/{self.school_a.pk}/?month=2030-03").content.decode()
+        self.assertIn('href="tel:', roster)
+        # Planned before the phone was set: every shift has the unit's old phone, shown
+        # in its own column; a roster where all shifts carry the unit's phone has none.
+        Shift.objects.filter(unit=self.school_a).update(phone="0571-1111")
+        roster = client.get(f"/duty/units/{self.school_a.pk}/?month=2030-03").content.decode()
+        self.assertIn('<a href="tel:0571-1111" data-testid="duty-phone">', roster)
+        self.assertEqual(roster.count("0571-1111"), 2)  # once, not on every row
+        overview = client.get(f"/duty/now/?unit={self.school_a.pk}").content.decode()
+        head = overview.split("<thead>")[1].split("</thead>")[0]
+        self.assertEqual(head.count("<th>"), 2)
