@@ -19,8 +19,7 @@ from safecampus.lib.sql import execute_on_postgresql
 from .services import APPEND_FUNCTION as FUNCTION
 from .services import CHAIN_LOCK, GENESIS
 
-# The append's statements, for a PL/pgSQL body (this function's, and reports/pgsql.py's,
-# which append on their way): %(name)s are the entry's values, as parameters or
+# The append's statements, the body of this PL/pgSQL function: %(name)s are the entry's values, as parameters or
 # variables; the new entry's seq, hash and prev_hash go into %(seq)s, %(hash)s and
 # %(prev)s, its id into %(id)s.
 _STATEMENTS = """
