@@ -371,9 +371,12 @@ def demo_duty(officer: Person, bureau: Unit) -> None:
     """This month's (and next month's) 24-hour duty in every unit (bureau, groups, schools): a day shift
     08:00–18:00 and a night shift 18:00–08:00, the leader on duty taken in turn from the
     unit's managers, the duty staff from its other people. One gap to look at: tomorrow's
-    night shift at 西山镇中心小学 was never staffed; and one spot check nobody answered."""
+    night shift at 西山镇中心小学 was never staffed; one spot check nobody answered; and one
+    shift nobody took over (every other past shift handed over and taken over), at 城关镇中心小学,
+    whose recent shifts have a few log entries."""
     from safecampus.duty import services as duty
-    from safecampus.duty.models import DayKind, Shift
+    from safecampus.duty.models import DayKind, LogKind, Shift
+    from safecampus.duty.selectors import TAKE_OVER_WITHIN
     from safecampus.duty.spotchecks import spot_check_demo_missed
     from safecampus.orgs import access
     from safecampus.orgs.models import MANAGER_ROLES, Membership
@@ -430,3 +433,47 @@ def demo_duty(officer: Person, bureau: Unit) -> None:
     checked = units.filter(name="城关镇中心小学").first()
     if checked is not None:
         spot_check_demo_missed(by=officer, unit=checked, at=timezone.now() - timedelta(hours=2))
+    # The duty kept so far: every past shift handed over and taken over but one, the demo
+    # school's last shift that ended over an hour ago — nobody took it over, and its roster
+    # flags it — and a few log entries (patrols, a call) on the school's recent shifts.
+    now = timezone.now()
+    recent = (
+        list(Shift.objects.filter(unit=checked, starts_at__lte=now).order_by("-starts_at")[:3])
+        if checked is not None
+        else []
+    )
+    left_open = next((s for s in recent if s.ends_at < now - TAKE_OVER_WITHIN), None)
+    log = []
+    for shift in recent:
+        members = list(shift.members.select_related("person").order_by("-role"))  # staff first
+        night = shift.name == "夜班"
+        entries = [
+            (
+                timedelta(minutes=30),
+                LogKind.PATROL,
+                "接班后巡查校门、教学楼、食堂和学生宿舍，正常。",
+            ),
+            (
+                timedelta(hours=5 if night else 4),
+                LogKind.PATROL,
+                "夜间巡查围墙、消防通道、配电房和宿舍楼道，无异常。"
+                if night
+                else "午间巡查校园及周边，学生午休秩序正常。",
+            ),
+        ]
+        if shift == left_open:
+            entries.append(
+                (timedelta(hours=2), LogKind.CALL, "家长来电询问学生接送时间，已答复并告知班主任。")
+            )
+        log += [
+            (shift, shift.starts_at + offset, kind, text, members[0].person)
+            for offset, kind, text in entries
+            if members and shift.starts_at + offset <= min(now, shift.ends_at)
+        ]
+    duty.shifts_history_demo(
+        units=units,
+        now=now,
+        note="值班期间校园安全，无遗留事项。",
+        left_open=left_open,
+        log=log,
+    )

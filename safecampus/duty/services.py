@@ -20,7 +20,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -949,6 +949,41 @@ def _shift_audit_handover(action: str, shift: Shift, changes: dict[str, Any]) ->
         object_repr=f"{shift.unit.name} {shift_label(shift)}",
         changes=changes,
     )
+
+
+def shifts_history_demo(
+    *,
+    units: Sequence[Unit],
+    now: dt.datetime,
+    note: str,
+    left_open: Shift | None = None,
+    log: Sequence[tuple[Shift, dt.datetime, str, str, Person]] = (),
+) -> int:
+    """The demo district's past duty, as if it had been kept (safecampus/demo calls it; the
+    services above refuse a shift long over): every shift of `units` that ended before
+    `now` was handed over with `note` ten minutes before its end and taken over five
+    minutes after it by one of the next shift's people (its leader first). Two UPDATE
+    statements and one INSERT, not a service call per shift: `manage.py demo load` stays
+    fast. `left_open` is handed over but nobody took it over (the flag to look at); `log`
+    is (shift, at, kind, text, by) entries. Returns the number of shifts taken over."""
+    taken = dt.timedelta(minutes=5)
+    ended = Shift.objects.filter(unit__in=units, ends_at__lte=now - taken)
+    ended.update(handed_over_at=F("ends_at") - dt.timedelta(minutes=10), handover_note=note)
+    following = (
+        ShiftMember.objects.filter(
+            shift__unit_id=OuterRef("unit_id"), shift__starts_at__gt=OuterRef("starts_at")
+        )
+        .order_by("shift__starts_at", "role")  # "leader" before "staff"
+        .values("person_id")[:1]
+    )
+    if left_open is not None:
+        ended = ended.exclude(pk=left_open.pk)
+    count = ended.update(taken_over_by_id=Subquery(following), taken_over_at=F("ends_at") + taken)
+    DutyLogEntry.objects.bulk_create(
+        DutyLogEntry(shift=shift, at=at, kind=kind, text=text, by=by)
+        for shift, at, kind, text, by in log
+    )
+    return count
 
 
 # --- Coverage gaps ---------------------------------------------------------------------------

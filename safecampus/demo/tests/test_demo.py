@@ -82,3 +82,40 @@ class DemoTest(TestCase):
             client.force_login(Person.objects.get(username=username))
             page = client.get(reverse("duty:spot-checks", args=[check.unit_id]))
             self.assertContains(page, 'data-outcome="missed"', count=1)
+
+    def test_past_shifts_taken_over_but_one_and_a_log_to_read(self):
+        from django.utils import timezone
+
+        from safecampus.duty.models import DutyLogEntry, LogKind, Shift
+        from safecampus.duty.selectors import TAKE_OVER_WITHIN
+        from safecampus.duty.services import next_shift
+
+        school = Unit.objects.get(name="城关镇中心小学")
+        ended = Shift.objects.filter(ends_at__lt=timezone.now() - TAKE_OVER_WITHIN)
+        not_taken = list(ended.filter(taken_over_at__isnull=True))
+        if not ended.filter(unit=school).exists():
+            # The first morning of a month: nothing of this month has ended yet.
+            self.assertEqual(not_taken, [])
+            return
+        # Exactly one, in the district: the demo school's, not a wall of red.
+        self.assertEqual([s.unit_id for s in not_taken], [school.pk])
+        left_open = not_taken[0]
+        self.assertIsNotNone(left_open.handed_over_at)
+        # Every other one was taken over by one of the next shift's people, after it ended.
+        for shift in ended.exclude(pk=left_open.pk).order_by("?")[:20]:
+            following = next_shift(shift)
+            self.assertIn(
+                shift.taken_over_by_id, set(following.members.values_list("person_id", flat=True))
+            )
+            self.assertGreater(shift.taken_over_at, shift.ends_at)
+        # The school's roster flags that one shift; the principal reads its log.
+        client = Client()
+        client.force_login(Person.objects.get(username="school.principal"))
+        roster = client.get(reverse("duty:roster", args=[school.pk]))
+        self.assertEqual(roster.context["not_taken"], {left_open.pk})
+        log = DutyLogEntry.objects.filter(shift__unit=school)
+        self.assertGreaterEqual(log.filter(kind=LogKind.PATROL).count(), 2)
+        self.assertEqual(log.filter(kind=LogKind.CALL, shift=left_open).count(), 1)
+        page = client.get(reverse("duty:shift", args=[left_open.pk]))
+        self.assertEqual(len(page.context["log"]), left_open.log.count())
+        self.assertGreaterEqual(left_open.log.count(), 3)
