@@ -191,11 +191,16 @@ class RateLimitTests(WorkerTestCase):
                 self.send([robot], title=f"m{i}", urgency=Urgency.ROUTINE)
             self.start_workers(4, threads=4)
             self.assertTrue(sink.wait_for(12, timeout=60))
-            time.sleep(0.5)
+            # The answers are recorded a moment after they arrive (not a fixed sleep: a
+            # loaded machine takes longer than 0.5 s).
+            rows = Delivery.objects.filter(channel=robot)
+            recorded = wait_until(
+                lambda: not rows.filter(status=DeliveryStatus.QUEUED).exists(), 60
+            )
+            self.assertTrue(recorded)
             titles = sorted(r.json["text"]["content"] for r in sink.requests)
         self.assertEqual(len(titles), 12)
         self.assertEqual(len(set(titles)), 12)
-        rows = Delivery.objects.filter(channel=robot)
         self.assertEqual(set(rows.values_list("status", "attempts")), {(DeliveryStatus.SENT, 1)})
         # Never more than 4 in any rolling 2 seconds: the times the requests left (each
         # Attempt is written, under the robot's lock, right before its request). At the
