@@ -23,6 +23,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from safecampus.lib.masking import mask_mobiles_in
+
 from .models import AuditEntry
 
 ACTION_LABELS = {
@@ -87,10 +89,6 @@ PAIR_ACTIONS = {"create", "update", "delete", "move"}
 NOTHING = "—"
 # Fields of the tree's bookkeeping (django-treebeard): no reader's business.
 HIDDEN_KEYS = {"path", "depth", "numchild"}
-# A mainland mobile number in any text the page shows (a username, a failed login's
-# typed name, an e-mail address): masked as orgs.models.mask_mobiles_in does, since the
-# audit administrator manages nobody. The entry itself keeps the number.
-_MOBILE = re.compile(r"(?<!\d)((?:\+?86|0086)?1[3-9]\d)\d{4}(\d{4})(?!\d)")
 LONGEST = 400  # characters of one value on the page; the entry itself keeps them all
 
 
@@ -155,7 +153,10 @@ def _key_label(field: models.Field | None, key: str) -> str:
 
 def _cut(text: str) -> str:
     """A value as the page shows it: mobile numbers masked, at most LONGEST characters."""
-    text = _MOBILE.sub(r"\1****\2", text)
+    # Mobile numbers in any text the page shows (a username, a failed login's typed
+    # name, an e-mail address) are masked: the audit administrator manages nobody.
+    # The entry itself keeps the number.
+    text = mask_mobiles_in(text)
     return text if len(text) <= LONGEST else text[: LONGEST - 1] + "…"
 
 
@@ -273,7 +274,7 @@ def _shown_as(text: str) -> str:
     the page shows, so a full mobile number typed is masked first and matches every actor
     shown with that masked number (it confirms nothing the page does not show), and a
     masked one as shown (139****6054) matches too."""
-    shown = _MOBILE.sub(r"\1****\2", text)
+    shown = mask_mobiles_in(text)
     return "^" + re.escape(shown).replace(re.escape("****"), "[0-9]{4}") + "$"
 
 

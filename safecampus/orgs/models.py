@@ -15,6 +15,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from treebeard.mp_tree import MP_Node
 
+from safecampus.lib.masking import mask_mobile, mask_mobiles_in  # noqa: F401 (orgs' callers)
+
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 mobile_validator = RegexValidator(
     MOBILE_RE, _("Enter a mainland mobile number: 11 digits starting with 13–19.")
@@ -80,28 +82,6 @@ class Person(AbstractUser):
     @property
     def mobile_masked(self) -> str:
         return mask_mobile(self.mobile)
-
-
-def mask_mobile(mobile: str | None) -> str:
-    """138****1234, as the masking convention asks."""
-    if not mobile:
-        return ""
-    return f"{mobile[:3]}****{mobile[-4:]}" if len(mobile) >= 7 else "****"
-
-
-# A mainland mobile number inside other text (a username, an email address such as
-# 13900006054@139.com), with or without +86 / 0086 / 86 before it.
-_MOBILE_IN_TEXT = re.compile(r"(?<!\d)((?:\+?86|0086)?1[3-9]\d)\d{4}(\d{4})(?!\d)")
-
-
-def mask_mobiles_in(text: str, mobile: str | None = None) -> str:
-    """Text with every mobile number in it masked as mask_mobile does: the person's own
-    number wherever it stands, and anything shaped like a mobile number."""
-    if not text:
-        return text
-    if mobile:
-        text = text.replace(mobile, mask_mobile(mobile))
-    return _MOBILE_IN_TEXT.sub(r"\1****\2", text)
 
 
 class UnitKind(models.TextChoices):
