@@ -748,19 +748,23 @@ def swap_accept(*, by: Person, swap: SwapRequest) -> SwapRequest:
     notification_create(
         event="duty_swap_accepted",
         title=_("A shift swap waits for your approval"),
-        body=_("%(from)s → %(to)s: %(shift)s at %(unit)s.")
-        % {
-            "from": swap.from_person.name,
-            "to": swap.to_person.name,
-            "shift": shift_label(swap.shift),
-            "unit": unit.name,
-        },
+        body=_swap_text(swap),
         unit=unit,
         sender=by,
         people=[*office_people(unit), swap.from_person],
         link=f"/duty/swaps/{swap.pk}/",
     )
     return swap
+
+
+def _swap_text(swap: SwapRequest) -> str:
+    """A swap's message body: who gives which shift to whom, where."""
+    return _("%(from)s → %(to)s: %(shift)s at %(unit)s.") % {
+        "from": swap.from_person.name,
+        "to": swap.to_person.name,
+        "shift": shift_label(swap.shift),
+        "unit": swap.shift.unit.name,
+    }
 
 
 @transaction.atomic
@@ -788,13 +792,7 @@ def swap_decide(*, by: Person, swap: SwapRequest, approve: bool) -> SwapRequest:
     notification_create(
         event="duty_swap_decided",
         title=_("Shift swap %(status)s") % {"status": swap.get_status_display()},
-        body=_("%(from)s → %(to)s: %(shift)s at %(unit)s.")
-        % {
-            "from": swap.from_person.name,
-            "to": swap.to_person.name,
-            "shift": shift_label(swap.shift),
-            "unit": unit.name,
-        },
+        body=_swap_text(swap),
         unit=unit,
         sender=by,
         people=[p for p in (swap.from_person, swap.to_person) if p.pk != by.pk],
