@@ -20,11 +20,17 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 M = TypeVar("M", bound=models.Model)
 
 
-def select_list(model: type[models.Model], alias: str) -> str:
+def select_list(model: type[models.Model], alias: str, related: str = "") -> str:
     """The model's columns, written out ("p.id, p.username, …"), for a SELECT on a hot
     path rather than `alias.*`: a prepared statement's result then keeps the shape this
     code knows even after a migration adds a column, instead of failing with "cached
-    plan must not change result type" until the process restarts."""
+    plan must not change result type" until the process restarts. With `related` (a
+    foreign key's name), the columns of the model that key points to, named for
+    fetch_one ("u.id AS unit__id, …"), as select_related would join it."""
+    if related:
+        return ", ".join(
+            f"{alias}.{f.column} AS {related}__{f.column}" for f in model._meta.concrete_fields
+        )
     return ", ".join(f"{alias}.{f.column}" for f in model._meta.concrete_fields)
 
 
@@ -53,7 +59,9 @@ def _plan(
 
 def fetch_one(model: type[M], sql: str, params: list[Any]) -> M | None:
     """The first row of `sql` as a `model` instance, or None. Select the primary key;
-    a column that is not the model's becomes an attribute, unconverted (an annotation)."""
+    a column that is not the model's becomes an attribute, unconverted (an annotation).
+    Columns named "<key>__<column>" (select_list's `related`) become the instance the
+    foreign key `key` points to, cached on it as select_related would."""
     with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -63,7 +71,41 @@ def fetch_one(model: type[M], sql: str, params: list[Any]) -> M | None:
         columns = _columns.get(sql)
         if columns is None:
             columns = _columns[sql] = tuple(d[0] for d in cursor.description)
-    names, values, used = [], [], set()
+    used: set[int] = set()
+    instance = _instance(model, columns, row, used)
+    for key, related_model, own in _related(model, columns):
+        instance._state.fields_cache[key] = _instance(related_model, own, row, used)
+    for index, column in enumerate(columns):
+        if index not in used:
+            setattr(instance, column, row[index])
+    return instance
+
+
+_relateds: dict[
+    tuple[type[models.Model], tuple[str, ...]], list[tuple[str, Any, tuple[str, ...]]]
+] = {}
+
+
+def _related(
+    model: type[models.Model], columns: tuple[str, ...]
+) -> list[tuple[str, Any, tuple[str, ...]]]:
+    """The foreign keys whose model's columns the statement selects ("<key>__<column>"):
+    (key, its model, the columns as that model names them, "" for the others)."""
+    plan = _relateds.get((model, columns))
+    if plan is None:
+        plan = []
+        for key in sorted({c.split("__", 1)[0] for c in columns if "__" in c}):
+            prefix = f"{key}__"
+            own = tuple(c[len(prefix) :] if c.startswith(prefix) else "" for c in columns)
+            plan.append((key, model._meta.get_field(key).related_model, own))
+        _relateds[(model, columns)] = plan
+    return plan
+
+
+def _instance(model: type[M], columns: tuple[str, ...], row: Any, used: set[int]) -> M:
+    """`model`'s instance from the row's values in `columns` (names that are not the
+    model's columns are skipped); the indexes read are added to `used`."""
+    names, values = [], []
     db = connections[DEFAULT_DB_ALIAS]
     for attname, index, col, converters in _plan(model, columns):
         value = row[index]
@@ -72,11 +114,7 @@ def fetch_one(model: type[M], sql: str, params: list[Any]) -> M | None:
         names.append(attname)
         values.append(value)
         used.add(index)
-    instance = model.from_db(db.alias, names, values)
-    for index, column in enumerate(columns):
-        if index not in used:
-            setattr(instance, column, row[index])
-    return instance
+    return model.from_db(db.alias, names, values)
 
 
 def pg_values(fields: list[Any]) -> Callable[[Callable[[str], Any]], list[Any]]:

@@ -3,7 +3,7 @@
 import datetime as dt
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
@@ -123,20 +123,16 @@ def report_submit(request: HttpRequest, payload: ReportIn) -> Any:
     stored (a second tap, a phone resending, a correction sent twice); a correction
     (different content) needs a reason and answers 201 with the new version."""
     try:
-        unit = Unit.objects.get(pk=payload.unit)  # not first(): no ORDER BY to build
+        report = services.report_submit(
+            by=request.user,
+            unit=payload.unit,  # read with the day's row, in the statement that locks it
+            day=payload.date,
+            zero=payload.zero,
+            items=[i.dict() for i in payload.items],
+            reason=payload.reason,
+        )
     except Unit.DoesNotExist:
         raise Http404 from None
-    if not access.unit_visible(request.user, unit):
-        # The issue's rule for reports: a unit outside your subtree is a 403, not a 404.
-        raise PermissionDenied(_("This unit is outside the units you can see."))
-    report = services.report_submit(
-        by=request.user,
-        unit=unit,
-        day=payload.date,
-        zero=payload.zero,
-        items=[i.dict() for i in payload.items],
-        reason=payload.reason,
-    )
     return Status(200 if getattr(report, "repeated", False) else 201, _out(report))
 
 

@@ -9,7 +9,7 @@ from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from safecampus.lib.sql import fetch_one, prepared_cursor
+from safecampus.lib.sql import fetch_one, prepared_cursor, select_list
 from safecampus.orgs.models import Unit
 from safecampus.reports.models import ReportSchedule, ReportStatus
 from safecampus.test import BaseTestCase, Personas, TransactionalTestCase
@@ -59,6 +59,33 @@ class FetchOneTest(BaseTestCase):
         for field in Unit._meta.concrete_fields:
             self.assertEqual(getattr(unit, field.attname), getattr(expected, field.attname))
         self.assertEqual(unit.get_deferred_fields(), set())
+
+    def test_a_joined_models_columns_become_the_related_instance(self) -> None:
+        schedule = ReportSchedule.objects.create(
+            root=self.bureau, name="日报", starts_on=dt.date(2026, 11, 1)
+        )
+        row = ReportStatus.objects.create(
+            unit=self.school_a,
+            date=dt.date(2026, 11, 23),
+            path=self.school_a.path,
+            schedule=schedule,
+            level="school",
+            due_at=timezone.now(),
+        )
+        sql = (
+            f"SELECT {select_list(ReportStatus, 's')}, {select_list(Unit, 'u', 'unit')} "  # noqa: S608
+            "FROM reports_reportstatus s JOIN orgs_unit u ON u.id = s.unit_id WHERE s.id = %s"
+        )
+        got = fetch_one(ReportStatus, sql, [row.pk])
+        self.assertEqual(got.pk, row.pk)  # the row's own id, not the unit's
+        self.assertNotEqual(got.pk, self.school_a.pk)
+        with self.assertNumQueries(0):
+            unit = got.unit
+        expected = Unit.objects.get(pk=self.school_a.pk)
+        for field in Unit._meta.concrete_fields:
+            self.assertEqual(getattr(unit, field.attname), getattr(expected, field.attname))
+        self.assertEqual(unit.get_deferred_fields(), set())
+        self.assertFalse(hasattr(got, "unit__id"))
 
 
 class PreparedCursorTest(BaseTestCase):
