@@ -188,7 +188,12 @@ class ShiftMember(models.Model):
         _("role"), max_length=8, choices=MemberRole.choices, default=MemberRole.STAFF
     )
     # Copied from the shift so "does this person hold an overlapping shift" is one indexed
-    # range query (services.shift_check_overlap) without a join.
+    # range query (services.shift_check_overlap) without a join, and the gap scan reads a
+    # province's leaders on duty from one index (services.gaps_rescan). A shift keeps its
+    # unit and its members are rewritten when its times change (services._member).
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("unit"), on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"))
 
@@ -201,6 +206,14 @@ class ShiftMember(models.Model):
         indexes = [
             # a person's shifts around an instant (overlap check, "my shifts", iCalendar feed)
             models.Index(fields=["person", "starts_at"], name="duty_member_person_start"),
+            # the leaders on duty of every unit in a time window (the gap scan): an
+            # index-only range scan on PostgreSQL (INCLUDE; other databases ignore it)
+            models.Index(
+                fields=["starts_at"],
+                include=["unit", "ends_at"],
+                condition=models.Q(role="leader"),
+                name="duty_member_leader_start",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -67,16 +67,26 @@ class OnDuty:
         return bool(self.people) and not self.leaders
 
 
-def _covering(unit_ids: Any, at: dt.datetime) -> QuerySet[Shift]:
-    # starts_at within the day before `at` (MAX_SHIFT): a bounded range of the
-    # (unit, starts_at) index, not every past shift of the unit.
-    return (
+def _covering(unit_ids: Any, at: dt.datetime) -> list[Shift]:
+    """The shifts covering `at` at these units, each with its people (members, ordered
+    leaders first, then by name) in `shift.people`: two queries. starts_at within the day
+    before `at` (MAX_SHIFT): a bounded range of the (unit, starts_at) index, not every past
+    shift of the unit."""
+    shifts = list(
         Shift.objects.filter(
             unit_id__in=unit_ids, starts_at__gt=at - MAX_SHIFT, starts_at__lte=at, ends_at__gt=at
-        )
-        .order_by("unit_id", "starts_at")
-        .prefetch_related(_members_prefetch())
+        ).order_by("unit_id", "starts_at")
     )
+    people: dict[int, list[ShiftMember]] = defaultdict(list)
+    for m in (
+        ShiftMember.objects.filter(shift_id__in=[s.pk for s in shifts])
+        .select_related("person")
+        .order_by("role", "person__name")
+    ):
+        people[m.shift_id].append(m)
+    for shift in shifts:
+        shift.people = people.get(shift.pk, [])
+    return shifts
 
 
 def _on_duty(
@@ -98,7 +108,7 @@ def _on_duty(
         answer = OnDuty(unit=unit, at=at, shifts=by_unit.get(unit.pk, []))
         seen: set[int] = set()
         for shift in answer.shifts:
-            for m in shift.members.all():
+            for m in shift.people:
                 if m.person_id in seen:
                     continue
                 seen.add(m.person_id)
@@ -130,7 +140,7 @@ def on_duty_now(unit: Unit, at: dt.datetime | None = None) -> OnDuty:
     at = at or timezone.now()
     if unit.head_id and "head" not in unit._state.fields_cache:
         unit = Unit.objects.select_related("head").get(pk=unit.pk)
-    return _on_duty([unit], at, list(_covering([unit.pk], at)), _phones([unit.pk]))[0]
+    return _on_duty([unit], at, _covering([unit.pk], at), _phones([unit.pk]))[0]
 
 
 def on_duty_under(root: Unit, at: dt.datetime | None = None) -> list[OnDuty]:
@@ -145,7 +155,7 @@ def on_duty_under(root: Unit, at: dt.datetime | None = None) -> list[OnDuty]:
         .order_by("path")
     )
     ids = [u.pk for u in units]
-    return _on_duty(units, at, list(_covering(ids, at)), _phones(ids))
+    return _on_duty(units, at, _covering(ids, at), _phones(ids))
 
 
 # --- Rosters --------------------------------------------------------------------------------

@@ -20,7 +20,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Subquery
+from django.db.models import Exists, F, Max, OuterRef, QuerySet, Subquery, Value, Window
+from django.db.models.expressions import RowRange
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -399,7 +401,12 @@ def _write_shifts(planned: list[_Planned], by: Person) -> list[Shift]:
 
 def _member(shift: Shift, person: Person, role: str) -> ShiftMember:
     return ShiftMember(
-        shift=shift, person=person, role=role, starts_at=shift.starts_at, ends_at=shift.ends_at
+        shift=shift,
+        unit_id=shift.unit_id,
+        person=person,
+        role=role,
+        starts_at=shift.starts_at,
+        ends_at=shift.ends_at,
     )
 
 
@@ -773,13 +780,11 @@ def swap_decide(*, by: Person, swap: SwapRequest, approve: bool) -> SwapRequest:
     swap. The people asked may also decline a request, and its asker cancel it."""
     unit = swap.shift.unit
     if not approve and swap.status == SwapStatus.REQUESTED:
+        access.require(
+            access.can_drop_swap_request(by, unit, swap.from_person_id, swap.to_person_id)
+        )
         swap = _swap_pending(swap, SwapStatus.REQUESTED)
-        if by.pk == swap.from_person_id:
-            swap.status = SwapStatus.CANCELLED
-        elif by.pk == swap.to_person_id or access.can_approve_swap(by, unit):
-            swap.status = SwapStatus.REFUSED
-        else:
-            access.require(False)
+        swap.status = SwapStatus.CANCELLED if by.pk == swap.from_person_id else SwapStatus.REFUSED
     else:
         access.require(access.can_approve_swap(by, unit))
         swap = _swap_pending(swap, SwapStatus.ACCEPTED)
@@ -1035,27 +1040,72 @@ def gaps_of(
     return sorted(gaps, key=lambda g: g.starts_at)
 
 
-def shift_rows(unit_ids: Any, start: dt.datetime, end: dt.datetime) -> Any:
-    """(unit_id, starts_at, ends_at, has anyone, has a leader) of the shifts meeting
-    [start, end), ordered by unit and start: what the gap sweep reads, in one query."""
-    members = ShiftMember.objects.filter(shift=OuterRef("pk"))
-    return (
-        Shift.objects.filter(
-            unit_id__in=unit_ids,
-            starts_at__lt=end,
-            starts_at__gt=start - MAX_SHIFT,
-            ends_at__gt=start,
-        )
-        .annotate(anyone=Exists(members), leader=Exists(members.filter(role=MemberRole.LEADER)))
-        .order_by("unit_id", "starts_at")
-        .values_list("unit_id", "starts_at", "ends_at", "anyone", "leader")
+def _leaders_meeting(unit_filter: Any, start: dt.datetime, end: dt.datetime) -> QuerySet:
+    """The leaders on duty of the shifts meeting [start, end): a range of one partial index
+    (ShiftMember duty_member_leader_start), without a join."""
+    return ShiftMember.objects.filter(
+        unit_id__in=unit_filter,
+        role=MemberRole.LEADER,
+        starts_at__lt=end,
+        starts_at__gt=start - MAX_SHIFT,
+        ends_at__gt=start,
     )
+
+
+def _units_with_holes(
+    unit_ids: Sequence[int], unit_filter: Any, start: dt.datetime, end: dt.datetime
+) -> set[int]:
+    """The units whose leader-on-duty coverage of [start, end) has a hole: the only ones
+    that can have a gap of either kind, since a shift with a leader has somebody on it.
+    Two set-based reads of the leaders, whatever the number of units: a leader who comes
+    on after every leader before him in the unit has left (a window over the unit's
+    leaders in time order), and the units whose leaders have all left before `end`."""
+    leaders = _leaders_meeting(unit_filter, start, end)
+    covered_until = Window(
+        Max("ends_at"),
+        partition_by=F("unit_id"),
+        order_by=[F("starts_at").asc(), F("ends_at").asc()],
+        frame=RowRange(start=None, end=-1),
+    )
+    holes = set(
+        leaders.annotate(covered=Coalesce(covered_until, Value(start)))
+        .filter(starts_at__gt=F("covered"))
+        .values_list("unit_id", flat=True)
+    )
+    last = dict(
+        leaders.order_by()
+        .values("unit_id")
+        .annotate(last=Max("ends_at"))
+        .values_list("unit_id", "last")
+    )
+    return holes | {pk for pk in unit_ids if last.get(pk, start) < end}
+
+
+def shift_rows(unit_ids: Sequence[int], start: dt.datetime, end: dt.datetime) -> Any:
+    """(unit_id, starts_at, ends_at, has anyone, has a leader) of the shifts meeting
+    [start, end) at these units, ordered by unit and start: what the gap sweep reads
+    (a shift nobody is on is left out: it covers nothing). One query for each 2,000 units,
+    through the shifts' (unit, starts_at) index."""
+    for i in range(0, len(unit_ids), 2000):
+        members = (
+            ShiftMember.objects.filter(
+                shift__unit_id__in=unit_ids[i : i + 2000],
+                shift__starts_at__lt=end,
+                shift__starts_at__gt=start - MAX_SHIFT,
+                shift__ends_at__gt=start,
+            )
+            .order_by("unit_id", "starts_at")
+            .values_list("unit_id", "starts_at", "ends_at", "role")
+        )
+        for unit_id, a, b, role in members.iterator(chunk_size=5000):
+            yield unit_id, a, b, True, role == MemberRole.LEADER
 
 
 def gaps_rescan(*, units: Sequence[Unit] | None = None, root: Unit | None = None) -> int:
     """Write the coverage gaps of the next 7 days (CoverageGap rows) for these units, or
-    every unit keeping duty under `root` (all of them when neither is given): one query
-    for the units, one for their shifts, swept in order. Returns the gaps written."""
+    every unit keeping duty under `root` (all of them when neither is given). The units
+    whose leaders on duty leave a hole are found in the database (_units_with_holes); only
+    their shifts are read and swept (gaps_of). Returns the gaps written."""
     now = timezone.now().replace(second=0, microsecond=0)
     end = now + SCAN_AHEAD
     if units is None:
@@ -1063,16 +1113,14 @@ def gaps_rescan(*, units: Sequence[Unit] | None = None, root: Unit | None = None
         if root is not None:
             qs = qs.filter(access.subtree(root.path))
         unit_rows = list(qs.order_by("pk").values_list("pk", "path"))
+        unit_filter: Any = qs.values("pk")
     else:
         unit_rows = sorted((u.pk, u.path) for u in units)
+        unit_filter = [pk for pk, _path in unit_rows]
     ids = [pk for pk, _path in unit_rows]
+    suspects = _units_with_holes(ids, unit_filter, now, end)
     by_unit: dict[int, list[tuple[dt.datetime, dt.datetime, bool, bool]]] = defaultdict(list)
-    unit_filter: Any = ids
-    if units is None:
-        unit_filter = qs.values("pk")
-    for unit_id, a, b, anyone, leader in shift_rows(unit_filter, now, end).iterator(
-        chunk_size=5000
-    ):
+    for unit_id, a, b, anyone, leader in shift_rows(sorted(suspects), now, end):
         by_unit[unit_id].append((a, b, anyone, leader))
     rows = [
         CoverageGap(
@@ -1085,6 +1133,7 @@ def gaps_rescan(*, units: Sequence[Unit] | None = None, root: Unit | None = None
             scanned_at=now,
         )
         for pk, path in unit_rows
+        if pk in suspects
         for gap in gaps_of(by_unit.get(pk, []), now, end)
     ]
     with transaction.atomic():

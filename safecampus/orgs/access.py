@@ -515,6 +515,12 @@ def can_plan_duty(user: Any, unit: Unit) -> bool:
     return runs(user, unit)
 
 
+def can_drop_swap_request(user: Any, unit: Unit, asker_id: int, asked_id: int) -> bool:
+    """End a swap still asked for (not yet accepted): its asker cancels it, the person
+    asked declines it, the unit's head or office refuses it."""
+    return getattr(user, "pk", None) in (asker_id, asked_id) or can_approve_swap(user, unit)
+
+
 def can_approve_swap(user: Any, unit: Unit) -> bool:
     """Approve (or refuse) a swap two of the unit's people agreed: its head or office."""
     return runs(user, unit)

@@ -335,6 +335,24 @@ class SwapTest(DutyCase):
         self.assertIn("钱值班 cannot hold two overlapping shifts", caught.exception.messages[0])
         self.assertEqual(list(early.members.values_list("person_id", flat=True)), [self.duty_a1.pk])
 
+    def test_a_request_is_cancelled_by_its_asker_declined_by_the_asked_not_by_others(
+        self,
+    ) -> None:
+        self.plan()
+        shift = self.shift_on(TUESDAY, "白班")
+        swap = services.swap_request(by=self.duty_a1, shift=shift, to_person=self.duty_a2)
+        with self.assertRaises(PermissionDenied):  # neither of the two, nor a manager
+            services.swap_decide(by=self.duty_b, swap=swap, approve=False)
+        self.assertEqual(
+            services.swap_decide(by=self.duty_a1, swap=swap, approve=False).status,
+            SwapStatus.CANCELLED,
+        )
+        swap = services.swap_request(by=self.duty_a1, shift=shift, to_person=self.duty_a2)
+        self.assertEqual(
+            services.swap_decide(by=self.duty_a2, swap=swap, approve=False).status,
+            SwapStatus.REFUSED,
+        )
+
     def test_only_a_person_on_the_shift_asks(self) -> None:
         self.plan()
         with self.assertRaises(ValidationError):
@@ -441,3 +459,57 @@ class OnDutyTest(DutyCase):
         self.assertEqual(chase.deliveries.filter(transport="inbox").get().person, self.principal_a)
         with self.assertRaises(PermissionDenied):
             services.duty_gap_chase(by=self.duty_b, unit=self.school_a)
+
+    def test_the_scan_agrees_with_an_hour_by_hour_count_on_random_rosters(self) -> None:
+        """The scan reads only the units whose leaders leave a hole (a window in the
+        database), then sweeps them: on random rosters (overlapping shifts, shifts with
+        nobody, staff only, a leader only, units with no shift at all) every hour of the
+        next 7 days is classed as the scan's rows say, and as counting who is on duty at
+        that hour says."""
+        import random
+
+        rng = random.Random(1604)
+        units = [self.bureau, self.group_1, self.group_2, self.school_a, self.school_b]
+        people = [self.principal_a, self.safety_a, self.duty_a1, self.duty_a2]
+        start = at(TUESDAY, 0)
+        hours = 7 * 24
+        for round_ in range(8):
+            Shift.objects.all().delete()
+            for unit in units[: 2 + round_ % 4]:  # the last unit(s): no shift at all
+                for _ in range(rng.randrange(0, 14)):
+                    a = start + dt.timedelta(hours=rng.randrange(-30, hours + 6))
+                    b = a + dt.timedelta(hours=rng.randrange(1, 25))
+                    shift = Shift.objects.create(
+                        unit=unit, name="班", day=a.date(), starts_at=a, ends_at=b
+                    )
+                    for person in rng.sample(people, rng.randrange(0, 3)):
+                        ShiftMember.objects.create(
+                            shift=shift,
+                            unit=unit,
+                            person=person,
+                            role=rng.choice([MemberRole.LEADER, MemberRole.STAFF]),
+                            starts_at=a,
+                            ends_at=b,
+                        )
+            with travel(start):
+                services.gaps_rescan()
+            for unit in units:
+                expected = []
+                for h in range(hours):
+                    t = start + dt.timedelta(hours=h)
+                    on = ShiftMember.objects.filter(
+                        shift__unit=unit, shift__starts_at__lte=t, shift__ends_at__gt=t
+                    )
+                    expected.append(
+                        "ok"
+                        if on.filter(role=MemberRole.LEADER).exists()
+                        else (GapKind.NO_LEADER if on.exists() else GapKind.NOBODY)
+                    )
+                scanned = ["ok"] * hours
+                for gap in CoverageGap.objects.filter(unit=unit):
+                    first = int((gap.starts_at - start).total_seconds()) // 3600
+                    last = int((gap.ends_at - start).total_seconds()) // 3600
+                    for h in range(first, last):
+                        self.assertEqual(scanned[h], "ok", (round_, unit.name, h))
+                        scanned[h] = gap.kind
+                self.assertEqual(scanned, expected, (round_, unit.name))
