@@ -138,8 +138,8 @@ def build_shifts(first: dt.date, days: int) -> None:
     )
     _execute(
         """
-        INSERT INTO duty_shiftmember (shift_id, person_id, role, starts_at, ends_at)
-        SELECT s.id, p.id, r.role, s.starts_at, s.ends_at
+        INSERT INTO duty_shiftmember (shift_id, unit_id, person_id, role, starts_at, ends_at)
+        SELECT s.id, s.unit_id, p.id, r.role, s.starts_at, s.ends_at
         FROM duty_shift s
         CROSS JOIN (VALUES ('leader', 'l'), ('staff', 's')) r(role, suffix)
         JOIN orgs_person p ON p.username = 'p' || s.unit_id || r.suffix
