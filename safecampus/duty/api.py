@@ -320,9 +320,8 @@ def _pk(value: int) -> int:
 
 
 def _unit(request: HttpRequest, pk: int) -> Unit:
-    """The unit if the caller may see it (access.unit_visible), else 404; with its head, so
-    that who is on duty now names the fallback without a query of its own."""
-    unit = Unit.objects.select_related("head").filter(pk=_pk(pk)).first()
+    """The unit if the caller may see it (access.unit_visible), else 404."""
+    unit = Unit.objects.filter(pk=_pk(pk)).first()
     if unit is None or not access.unit_visible(request.user, unit):
         raise Http404
     return unit

@@ -2,15 +2,15 @@
 gaps, my shifts, the gaps below a unit worst first, shifts nobody took over."""
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
+from safecampus.lib.masking import mask_mobile
 from safecampus.orgs import access
 from safecampus.orgs.models import Membership, Person, Role, Unit
 
@@ -18,7 +18,6 @@ from . import services
 from .models import (
     MAX_SHIFT,
     CoverageGap,
-    DutySettings,
     MemberRole,
     Shift,
     ShiftMember,
@@ -40,6 +39,30 @@ def _members_prefetch() -> Prefetch:
 # --- Who is on duty now ----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Reachable:
+    """Someone to call, as "who is on duty now" names them: on a shift, or the fallback.
+    The mobile in full: the caller masks it by the rule (access.can_call_on_duty)."""
+
+    pk: int
+    name: str
+    mobile: str
+
+    @property
+    def mobile_masked(self) -> str:
+        return mask_mobile(self.mobile)
+
+
+@dataclass(frozen=True)
+class Covering:
+    """A shift covering the moment, as "who is on duty now" names it (its times: the page
+    of one unit reads them, selectors.shift_times)."""
+
+    pk: int
+    name: str
+    phone: str
+
+
 @dataclass
 class OnDuty:
     """Who to call at a unit at a moment. With no shift covering it `is_gap` says so, and
@@ -48,14 +71,14 @@ class OnDuty:
 
     unit: Unit
     at: dt.datetime
-    shifts: list[Shift] = field(default_factory=list)
-    leaders: list[Person] = field(default_factory=list)
-    staff: list[Person] = field(default_factory=list)
+    shifts: list[Covering] = field(default_factory=list)
+    leaders: list[Reachable] = field(default_factory=list)
+    staff: list[Reachable] = field(default_factory=list)
     phone: str = ""
-    fallback: list[Person] = field(default_factory=list)
+    fallback: list[Reachable] = field(default_factory=list)
 
     @property
-    def people(self) -> list[Person]:
+    def people(self) -> list[Reachable]:
         return self.leaders + self.staff
 
     @property
@@ -67,95 +90,104 @@ class OnDuty:
         return bool(self.people) and not self.leaders
 
 
-def _covering(unit_ids: Any, at: dt.datetime) -> list[Shift]:
-    """The shifts covering `at` at these units, each with its people (members, ordered
-    leaders first, then by name) in `shift.people`: two queries. starts_at within the day
-    before `at` (MAX_SHIFT): a bounded range of the (unit, starts_at) index, not every past
-    shift of the unit."""
-    shifts = list(
-        Shift.objects.filter(
-            unit_id__in=unit_ids, starts_at__gt=at - MAX_SHIFT, starts_at__lte=at, ends_at__gt=at
-        ).order_by("unit_id", "starts_at")
+def _on_duty(units: QuerySet[Unit], at: dt.datetime) -> list[OnDuty]:
+    """Who is on duty at `at` at each of `units`, in tree order: three queries whatever
+    their number. A city's answer is a thousand units, so each reads plain values where
+    it can (making a thousand model instances, or parsing a thousand shifts' times, cost
+    more than the rest: bench/duty_scale.py): the units with their duty phone and head;
+    the shifts covering `at` joined to their people; the safety officers. Each selects
+    the units by subquery, not by a list of ids: a thousand ids written into a statement
+    cost more to send than to run. starts_at within the day before `at` (MAX_SHIFT): a
+    bounded range of the (unit, starts_at) index, not every past shift of the unit."""
+    unit_filter = units.values("pk")
+    rows = (
+        units.only("pk", "path", "name", "phone", "head_id")
+        .annotate(
+            duty_phone=F("duty_settings__duty_phone"),
+            head_name=F("head__name"),
+            head_mobile=F("head__mobile"),
+            head_active=F("head__is_active"),
+        )
+        .order_by("path")
     )
-    people: dict[int, list[ShiftMember]] = defaultdict(list)
-    for m in (
-        ShiftMember.objects.filter(shift_id__in=[s.pk for s in shifts])
-        .select_related("person")
-        .order_by("role", "person__name")
-    ):
-        people[m.shift_id].append(m)
-    for shift in shifts:
-        shift.people = people.get(shift.pk, [])
-    return shifts
-
-
-def _on_duty(
-    units: Sequence[Unit], at: dt.datetime, shifts: list[Shift], phones: dict[int, str]
-) -> list[OnDuty]:
-    by_unit: dict[int, list[Shift]] = defaultdict(list)
-    for shift in shifts:
-        by_unit[shift.unit_id].append(shift)
-    officers: dict[int, list[Person]] = defaultdict(list)
-    for m in (
-        Membership.objects.filter(unit__in=[u.pk for u in units], role=Role.SAFETY_OFFICER)
-        .select_related("person")
+    covering = (
+        Shift.objects.filter(
+            unit_id__in=unit_filter, starts_at__gt=at - MAX_SHIFT, starts_at__lte=at, ends_at__gt=at
+        )
+        .order_by("unit_id", "starts_at", "pk", "members__role", "members__person__name")
+        .values_list(
+            "unit_id",
+            "pk",
+            "name",
+            "phone",
+            "members__role",
+            "members__person_id",
+            "members__person__name",
+            "members__person__mobile",
+        )
+    )
+    officers = (
+        Membership.objects.filter(
+            unit_id__in=unit_filter, role=Role.SAFETY_OFFICER, person__is_active=True
+        )
         .order_by("person__name", "person_id")
-    ):
-        if m.person.is_active:
-            officers[m.unit_id].append(m.person)
-    answers = []
-    for unit in units:
-        answer = OnDuty(unit=unit, at=at, shifts=by_unit.get(unit.pk, []))
-        seen: set[int] = set()
-        for shift in answer.shifts:
-            for m in shift.people:
-                if m.person_id in seen:
-                    continue
-                seen.add(m.person_id)
-                (answer.leaders if m.role == MemberRole.LEADER else answer.staff).append(m.person)
+        .values_list("unit_id", "person_id", "person__name", "person__mobile")
+    )
+
+    answers = {}
+    for unit in rows:
+        answer = answers[unit.pk] = OnDuty(unit=unit, at=at)
+        if unit.head_id is not None and unit.head_active:
+            answer.fallback.append(Reachable(unit.head_id, unit.head_name, unit.head_mobile or ""))
+    seen: set[tuple[int, int]] = set()
+    for unit_id, pk, name, phone, role, person_id, p_name, mobile in covering:
+        answer = answers[unit_id]
+        if not answer.shifts or answer.shifts[-1].pk != pk:
+            answer.shifts.append(Covering(pk, name, phone))
+        if person_id is None or (unit_id, person_id) in seen:
+            continue  # a shift nobody is on; someone on two covering shifts, named once
+        seen.add((unit_id, person_id))
+        person = Reachable(person_id, p_name, mobile or "")
+        (answer.leaders if role == MemberRole.LEADER else answer.staff).append(person)
+    for unit_id, person_id, name, mobile in officers:
+        answer = answers[unit_id]
+        if all(p.pk != person_id for p in answer.fallback):
+            answer.fallback.append(Reachable(person_id, name, mobile or ""))
+    for answer in answers.values():
         answer.phone = (
             next((s.phone for s in answer.shifts if s.phone), "")
-            or phones.get(unit.pk, "")
-            or unit.phone
+            or answer.unit.duty_phone
+            or answer.unit.phone
         )
-        head = unit.head if unit.head_id and unit.head.is_active else None
-        answer.fallback = ([head] if head else []) + [
-            p for p in officers.get(unit.pk, []) if head is None or p.pk != head.pk
-        ]
-        answers.append(answer)
-    return answers
-
-
-def _phones(unit_ids: Any) -> dict[int, str]:
-    return dict(
-        DutySettings.objects.filter(unit_id__in=unit_ids)
-        .exclude(duty_phone="")
-        .values_list("unit_id", "duty_phone")
-    )
+    return list(answers.values())
 
 
 def on_duty_now(unit: Unit, at: dt.datetime | None = None) -> OnDuty:
     """Who is on duty at `unit` at `at` (now by default): the shifts covering it, their
     leaders and staff, the duty phone; where none covers it, is_gap and the fallback."""
-    at = at or timezone.now()
-    if unit.head_id and "head" not in unit._state.fields_cache:
-        unit = Unit.objects.select_related("head").get(pk=unit.pk)
-    return _on_duty([unit], at, _covering([unit.pk], at), _phones([unit.pk]))[0]
+    return _on_duty(Unit.objects.filter(pk=unit.pk), at or timezone.now())[0]
 
 
 def on_duty_under(root: Unit, at: dt.datetime | None = None) -> list[OnDuty]:
-    """Who is on duty now in every unit keeping duty in `root`'s subtree (by path): five
-    queries whatever its size (units, shifts, their people, duty phones, safety officers)."""
-    at = at or timezone.now()
-    units = list(
+    """Who is on duty now in every unit keeping duty in `root`'s subtree (by path), in
+    tree order: _on_duty's three queries whatever its size."""
+    return _on_duty(
         Unit.objects.filter(
             access.subtree(root.path), archived_at__isnull=True, kind__in=services.DUTY_KINDS
-        )
-        .select_related("head")
-        .order_by("path")
+        ),
+        at or timezone.now(),
     )
-    ids = [u.pk for u in units]
-    return _on_duty(units, at, _covering(ids, at), _phones(ids))
+
+
+def shift_times(answer: OnDuty) -> list[Shift]:
+    """The shifts covering the moment with their times, for the page of one unit."""
+    return list(Shift.objects.filter(pk__in=[s.pk for s in answer.shifts]).order_by("starts_at"))
+
+
+def people_to_ping(people: Sequence[Reachable]) -> list[Person]:
+    """The Person rows of those named (to notify them), in the same order: one query."""
+    found = Person.objects.in_bulk([p.pk for p in people])
+    return [found[p.pk] for p in people if p.pk in found]
 
 
 # --- Rosters --------------------------------------------------------------------------------

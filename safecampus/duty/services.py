@@ -20,7 +20,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, F, Max, OuterRef, QuerySet, Subquery, Value, Window
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Value, Window
 from django.db.models.expressions import RowRange
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -1101,28 +1101,30 @@ def shift_rows(unit_ids: Sequence[int], start: dt.datetime, end: dt.datetime) ->
             yield unit_id, a, b, True, role == MemberRole.LEADER
 
 
-def gaps_rescan(*, units: Sequence[Unit] | None = None, root: Unit | None = None) -> int:
-    """Write the coverage gaps of the next 7 days (CoverageGap rows) for these units, or
-    every unit keeping duty under `root` (all of them when neither is given). The units
-    whose leaders on duty leave a hole are found in the database (_units_with_holes); only
-    their shifts are read and swept (gaps_of). Returns the gaps written."""
-    now = timezone.now().replace(second=0, microsecond=0)
-    end = now + SCAN_AHEAD
-    if units is None:
-        qs = Unit.objects.filter(archived_at__isnull=True, kind__in=DUTY_KINDS)
-        if root is not None:
-            qs = qs.filter(access.subtree(root.path))
-        unit_rows = list(qs.order_by("pk").values_list("pk", "path"))
-        unit_filter: Any = qs.values("pk")
-    else:
-        unit_rows = sorted((u.pk, u.path) for u in units)
-        unit_filter = [pk for pk, _path in unit_rows]
+def scan_until(now: dt.datetime) -> dt.datetime:
+    """Where the gap scan's window ends when it runs at `now`: 7 days after the next full
+    hour. Every scan that runs in one hour (a unit's roster changed, the worker's) ends
+    at the same instant, so the worker's next scan goes on from there (gaps_advance)."""
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    return hour + dt.timedelta(hours=1) + SCAN_AHEAD
+
+
+def _gaps_found(
+    unit_rows: Sequence[tuple[int, str]],
+    unit_filter: Any,
+    start: dt.datetime,
+    end: dt.datetime,
+    scanned_at: dt.datetime,
+) -> list[CoverageGap]:
+    """The coverage gaps of these units (pk, path) in [start, end), unsaved. The units
+    whose leaders on duty leave a hole are found in the database (_units_with_holes);
+    only their shifts are read and swept (gaps_of)."""
     ids = [pk for pk, _path in unit_rows]
-    suspects = _units_with_holes(ids, unit_filter, now, end)
+    suspects = _units_with_holes(ids, unit_filter, start, end)
     by_unit: dict[int, list[tuple[dt.datetime, dt.datetime, bool, bool]]] = defaultdict(list)
-    for unit_id, a, b, anyone, leader in shift_rows(sorted(suspects), now, end):
+    for unit_id, a, b, anyone, leader in shift_rows(sorted(suspects), start, end):
         by_unit[unit_id].append((a, b, anyone, leader))
-    rows = [
+    return [
         CoverageGap(
             unit_id=pk,
             path=path,
@@ -1130,21 +1132,84 @@ def gaps_rescan(*, units: Sequence[Unit] | None = None, root: Unit | None = None
             starts_at=gap.starts_at,
             ends_at=gap.ends_at,
             seconds=gap.seconds,
-            scanned_at=now,
+            scanned_at=scanned_at,
         )
         for pk, path in unit_rows
         if pk in suspects
-        for gap in gaps_of(by_unit.get(pk, []), now, end)
+        for gap in gaps_of(by_unit.get(pk, []), start, end)
     ]
+
+
+def _duty_units(root: Unit | None = None) -> QuerySet[Unit]:
+    qs = Unit.objects.filter(archived_at__isnull=True, kind__in=DUTY_KINDS)
+    return qs.filter(access.subtree(root.path)) if root is not None else qs
+
+
+def gaps_rescan(*, units: Sequence[Unit] | None = None, root: Unit | None = None) -> int:
+    """Write the coverage gaps of the next 7 days (CoverageGap rows, until scan_until)
+    for these units, or every unit keeping duty under `root` (all of them when neither
+    is given), replacing theirs. A roster change rescans its unit at once; the worker
+    moves the window on every hour (gaps_advance) and rescans everything once a night.
+    Returns the gaps written."""
+    now = timezone.now().replace(second=0, microsecond=0)
+    if units is None:
+        qs = _duty_units(root)
+        unit_rows = list(qs.order_by("pk").values_list("pk", "path"))
+        unit_filter: Any = qs.values("pk")
+    else:
+        unit_rows = sorted((u.pk, u.path) for u in units)
+        unit_filter = [pk for pk, _path in unit_rows]
+    rows = _gaps_found(unit_rows, unit_filter, now, scan_until(now), now)
     with transaction.atomic():
         if units is None and root is None:
             CoverageGap.objects.all().delete()
         elif units is None:
             CoverageGap.objects.filter(access.subtree(root.path)).delete()
         else:
-            CoverageGap.objects.filter(unit_id__in=ids).delete()
+            CoverageGap.objects.filter(unit_id__in=unit_filter).delete()
         CoverageGap.objects.bulk_create(rows, batch_size=2000)
     return len(rows)
+
+
+def gaps_advance(*, since: dt.datetime) -> int:
+    """The worker's hourly scan: move every unit's 7-day window on from `since` (where the
+    last scan's window ended) to scan_until(now), reading only the shifts that meet the
+    new time — an hour's worth, not a week's. The time now past falls off (a gap that has
+    begun now starts now); what a roster change wrote past `since` is written again;
+    a gap that runs on across `since` is lengthened, not split. Returns the gaps written
+    or lengthened. (After a worker outage longer than the window, this is a full scan.)"""
+    now = timezone.now().replace(second=0, microsecond=0)
+    end = scan_until(now)
+    start = max(since, now)
+    qs = _duty_units()
+    unit_rows = list(qs.order_by("pk").values_list("pk", "path"))
+    found = _gaps_found(unit_rows, qs.values("pk"), start, end, now) if start < end else []
+    with transaction.atomic():
+        CoverageGap.objects.filter(Q(ends_at__lte=now) | Q(starts_at__gte=start)).delete()
+        changed: dict[int, CoverageGap] = {}
+        for gap in CoverageGap.objects.filter(Q(starts_at__lt=now) | Q(ends_at__gt=start)):
+            gap.starts_at, gap.ends_at = max(gap.starts_at, now), min(gap.ends_at, start)
+            changed[gap.pk] = gap
+        running = {
+            (g.unit_id, g.kind): changed.get(g.pk, g)
+            for g in CoverageGap.objects.filter(ends_at__gte=start)
+        }
+        new = []
+        for gap in found:
+            before = running.get((gap.unit_id, gap.kind)) if gap.starts_at == start else None
+            if before is None:
+                new.append(gap)
+            else:
+                before.ends_at = gap.ends_at
+                changed[before.pk] = before
+        for gap in changed.values():
+            gap.seconds = int((gap.ends_at - gap.starts_at).total_seconds())
+        CoverageGap.objects.bulk_update(
+            changed.values(), ["starts_at", "ends_at", "seconds"], batch_size=2000
+        )
+        CoverageGap.objects.bulk_create(new, batch_size=2000)
+        CoverageGap.objects.update(scanned_at=now)
+    return len(found)
 
 
 @transaction.atomic

@@ -35,7 +35,7 @@ from safecampus.orgs.models import Person, Unit
 from safecampus.worker.models import Timer
 from safecampus.worker.timers import on_timer, timer_schedule
 
-from .models import DutySettings, Shift, SpotCheck
+from .models import DutySettings, SpotCheck
 
 EVENT = "duty_spot_check"
 EVENT_MISSED = "duty_spot_check_missed"
@@ -50,7 +50,7 @@ _SALT = "safecampus.duty.spot-answer"  # a token signed for this and nothing els
 
 @dataclass
 class OnDuty:
-    shift: Shift | None
+    shift_id: int | None
     people: list[Person]  # who is pinged: the shift's people, else the fallback
     fallback: bool
 
@@ -61,8 +61,9 @@ def on_duty(unit: Unit, at: dt.datetime) -> OnDuty:
 
     answer = selectors.on_duty_now(unit, at)
     if not answer.is_gap:
-        return OnDuty(answer.shifts[0], list(answer.people), fallback=False)
-    return OnDuty(None, list(answer.fallback[:1]), fallback=True)
+        people = selectors.people_to_ping(answer.people)
+        return OnDuty(answer.shifts[0].pk, people, fallback=False)
+    return OnDuty(None, selectors.people_to_ping(answer.fallback[:1]), fallback=True)
 
 
 # --- Tokens ------------------------------------------------------------------------------
@@ -110,7 +111,7 @@ def _send_one(*, by: Person, unit: Unit, now: dt.datetime, batch: uuid.UUID | No
     duty = on_duty(unit, now)
     check = SpotCheck.objects.create(
         unit=unit,
-        shift=duty.shift,
+        shift_id=duty.shift_id,
         batch=batch,
         sent_by=by,
         sent_at=now,
@@ -365,7 +366,7 @@ def spot_check_demo_missed(*, by: Person, unit: Unit, at: dt.datetime) -> SpotCh
     due = at + dt.timedelta(minutes=limit_minutes(unit))
     return SpotCheck.objects.create(
         unit=unit,
-        shift=duty.shift,
+        shift_id=duty.shift_id,
         sent_by=by,
         sent_at=at,
         due_at=due,

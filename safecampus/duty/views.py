@@ -57,7 +57,7 @@ class Contact:
     """A person to call: the number as a tel: link when the user may see it (the masking
     rule), masked and not tappable otherwise."""
 
-    person: Person
+    person: Any  # a Person, or a selectors.Reachable
     tel: str
     shown: str
 
@@ -71,6 +71,18 @@ def _contacts(user: Any, people: list[Person]) -> dict[int, Contact]:
         tel = (p.mobile or "") if full else ""
         answer[p.pk] = Contact(p, tel, tel or p.mobile_masked)
     return answer
+
+
+def _calls(user: Any, answer: selectors.OnDuty) -> dict[int, Contact]:
+    """Contacts by person id for who is on duty at a unit and its fallback, by the API's
+    rule (access.can_call_on_duty): in full for those who run the unit and for one's own
+    number, masked for the others."""
+    full = access.can_call_on_duty(user, answer.unit)
+    calls = {}
+    for p in answer.people + answer.fallback:
+        tel = p.mobile if full or p.pk == getattr(user, "pk", None) else ""
+        calls[p.pk] = Contact(p, tel, tel or p.mobile_masked)
+    return calls
 
 
 # --- My shifts, a unit's roster ------------------------------------------------------------
@@ -450,13 +462,14 @@ def swap_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def now_unit(request: HttpRequest, pk: int) -> HttpResponse:
     unit = _unit(request.user, pk)
     answer = selectors.on_duty_now(unit)
-    contacts = _contacts(request.user, answer.people + answer.fallback)
+    contacts = _calls(request.user, answer)
     return render(
         request,
         "duty/now_unit.html",
         {
             "unit": unit,
             "d": answer,
+            "shifts": selectors.shift_times(answer),
             "leaders": [contacts[p.pk] for p in answer.leaders],
             "staff": [contacts[p.pk] for p in answer.staff],
             "fallback": [contacts[p.pk] for p in answer.fallback],
@@ -469,7 +482,9 @@ def now_unit(request: HttpRequest, pk: int) -> HttpResponse:
 def now_overview(request: HttpRequest) -> HttpResponse:
     root = _top_unit(request)
     answers = selectors.on_duty_under(root)
-    contacts = _contacts(request.user, [p for a in answers for p in a.people + a.fallback[:1]])
+    contacts = {}
+    for a in answers:
+        contacts.update(_calls(request.user, a))
     rows = [
         {
             "d": a,

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.utils import translation
 
 from safecampus.audit.models import AuditEntry
@@ -406,25 +407,35 @@ class OnDutyTest(DutyCase):
         services.shift_delete(by=self.principal_a, shift=self.shift_on(TUESDAY, "白班"))
         now = selectors.on_duty_now(self.school_a, at(TUESDAY, 2))
         self.assertFalse(now.is_gap)
-        self.assertEqual(now.leaders, [self.principal_a])
-        self.assertEqual(now.staff, [self.duty_a2])
+        self.assertEqual([p.pk for p in now.leaders], [self.principal_a.pk])
+        self.assertEqual([p.pk for p in now.staff], [self.duty_a2.pk])
+        self.assertEqual(
+            (now.staff[0].name, now.staff[0].mobile, now.staff[0].mobile_masked),
+            ("钱值班", "13900000013", "139****0013"),
+        )
         gap = selectors.on_duty_now(self.school_a, at(TUESDAY, 9))
         self.assertTrue(gap.is_gap)
         self.assertEqual(gap.shifts, [])
-        self.assertEqual(gap.fallback, [self.principal_a, self.safety_a])
+        self.assertEqual([p.pk for p in gap.fallback], [self.principal_a.pk, self.safety_a.pk])
         # No head named: the safety officer is first.
         self.school_a.head = None
         self.school_a.save()
         self.assertEqual(
-            selectors.on_duty_now(self.school_a, at(TUESDAY, 9)).fallback, [self.safety_a]
+            [p.pk for p in selectors.on_duty_now(self.school_a, at(TUESDAY, 9)).fallback],
+            [self.safety_a.pk],
         )
+        # An officer who left is not named.
+        self.safety_a.is_active = False
+        self.safety_a.save()
+        self.assertEqual(selectors.on_duty_now(self.school_a, at(TUESDAY, 9)).fallback, [])
 
     def test_a_subtree_in_a_few_queries(self) -> None:
         self.plan()
-        with self.assertNumQueries(5):  # units, shifts, their people, phones, officers
+        # the units (duty phone, head), the shifts with their people, the officers
+        with self.assertNumQueries(3):
             answers = selectors.on_duty_under(self.bureau, at(TUESDAY, 9))
         by_unit = {a.unit.pk: a for a in answers}
-        self.assertEqual(by_unit[self.school_a.pk].leaders, [self.safety_a])
+        self.assertEqual([p.pk for p in by_unit[self.school_a.pk].leaders], [self.safety_a.pk])
         self.assertTrue(by_unit[self.school_b.pk].is_gap)
         self.assertIn(self.group_1.pk, by_unit)
 
@@ -472,7 +483,7 @@ class OnDutyTest(DutyCase):
         units = [self.bureau, self.group_1, self.group_2, self.school_a, self.school_b]
         people = [self.principal_a, self.safety_a, self.duty_a1, self.duty_a2]
         start = at(TUESDAY, 0)
-        hours = 7 * 24
+        hours = int((services.scan_until(start) - start).total_seconds()) // 3600  # 7 d 1 h
         for round_ in range(8):
             Shift.objects.all().delete()
             for unit in units[: 2 + round_ % 4]:  # the last unit(s): no shift at all
@@ -513,3 +524,120 @@ class OnDutyTest(DutyCase):
                         self.assertEqual(scanned[h], "ok", (round_, unit.name, h))
                         scanned[h] = gap.kind
                 self.assertEqual(scanned, expected, (round_, unit.name))
+
+    def test_the_hourly_advance_gives_what_a_full_rescan_gives(self) -> None:
+        """The worker's hourly scan reads only the hour entering the window: after any
+        number of hours (and a roster change between them, rescanned at once, and a
+        worker down for a day) its rows are those a full rescan writes at that moment."""
+        import random
+
+        rng = random.Random(1716)
+        units = [self.bureau, self.group_1, self.group_2, self.school_a, self.school_b]
+        people = [self.principal_a, self.safety_a, self.duty_a1, self.duty_a2]
+        start = at(TUESDAY, 0, 20)
+
+        def add_shifts(unit, n: int) -> None:
+            for _ in range(n):
+                a = start + dt.timedelta(hours=rng.randrange(-20, 10 * 24))
+                b = a + dt.timedelta(hours=rng.randrange(1, 25))
+                shift = Shift.objects.create(
+                    unit=unit, name="班", day=a.date(), starts_at=a, ends_at=b
+                )
+                for person in rng.sample(people, rng.randrange(0, 3)):
+                    ShiftMember.objects.create(
+                        shift=shift,
+                        unit=unit,
+                        person=person,
+                        role=rng.choice([MemberRole.LEADER, MemberRole.STAFF]),
+                        starts_at=a,
+                        ends_at=b,
+                    )
+
+        def rows() -> list[tuple]:
+            return sorted(
+                CoverageGap.objects.values_list(
+                    "unit_id", "kind", "starts_at", "ends_at", "seconds"
+                )
+            )
+
+        for unit in units[:4]:
+            add_shifts(unit, rng.randrange(10, 40))
+        with travel(start):
+            services.gaps_rescan()
+        since = services.scan_until(start)
+        for hours in [1, 2, 5, 29, 30, 31, 55]:
+            now = start + dt.timedelta(hours=hours, minutes=rng.randrange(0, 59))
+            with travel(now):
+                if hours == 30:  # a roster changed: its unit rescanned at once
+                    add_shifts(self.school_a, 5)
+                    services.gaps_rescan(units=[self.school_a])
+                if hours == 29:
+                    continue  # the worker was down: 31 takes over from 5
+                services.gaps_advance(since=since)
+                advanced = rows()
+                self.assertEqual(advanced, self.rescanned(rows), hours)
+                self.assertTrue(advanced, "no gaps at all: the test shows nothing")
+                since = services.scan_until(now)
+
+    def rescanned(self, rows) -> list[tuple]:
+        """What a full rescan writes now, rolled back: the advance goes on from its own."""
+
+        class Undo(Exception):
+            pass
+
+        try:
+            with transaction.atomic():
+                services.gaps_rescan()
+                expected = rows()
+                raise Undo
+        except Undo:
+            return expected
+
+
+class GapScanTimerTest(DutyCase):
+    def test_the_worker_rescans_first_then_advances_each_hour_and_rescans_at_night(
+        self,
+    ) -> None:
+        from unittest import mock
+
+        from safecampus.duty import gapscan
+        from safecampus.worker.loop import Worker
+        from safecampus.worker.models import Timer
+
+        self.plan()
+        worker = Worker(threads=1)
+        self.addCleanup(worker.pool.shutdown)
+        calls: list[str] = []
+        rescan, advance = services.gaps_rescan, services.gaps_advance
+
+        def fire(when: dt.datetime) -> None:
+            with (
+                travel(when),
+                mock.patch.object(
+                    services,
+                    "gaps_rescan",
+                    side_effect=lambda **k: calls.append("rescan") or rescan(**k),
+                ),
+                mock.patch.object(
+                    services,
+                    "gaps_advance",
+                    side_effect=lambda **k: calls.append("advance") or advance(**k),
+                ),
+            ):
+                worker.fire_timers()
+
+        first = at(TUESDAY, 10, 5)
+        with travel(first):
+            gapscan.gap_scan_ensure()
+        fire(first)
+        fire(at(TUESDAY, 11, 1))
+        fire(at(TUESDAY, 12, 2))
+        fire(at(dt.date(2030, 3, 6), 3, 0))  # 03:00: the nightly full rescan
+        self.assertEqual(calls, ["rescan", "advance", "advance", "rescan"])
+        pending = Timer.objects.get(kind=gapscan.GAP_SCAN, fired_at__isnull=True)
+        self.assertEqual(pending.due_at, at(dt.date(2030, 3, 6), 4))
+        self.assertEqual(
+            dt.datetime.fromisoformat(pending.payload["since"]),
+            services.scan_until(at(dt.date(2030, 3, 6), 3)),
+        )
+        self.assertTrue(CoverageGap.objects.exists())
