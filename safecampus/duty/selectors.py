@@ -162,10 +162,14 @@ def _on_duty(units: QuerySet[Unit], at: dt.datetime) -> list[OnDuty]:
     return list(answers.values())
 
 
-def on_duty_now(unit: Unit, at: dt.datetime | None = None) -> OnDuty:
-    """Who is on duty at `unit` at `at` (now by default): the shifts covering it, their
-    leaders and staff, the duty phone; where none covers it, is_gap and the fallback."""
-    return _on_duty(Unit.objects.filter(pk=unit.pk), at or timezone.now())[0]
+def on_duty_now(unit: Unit | int, at: dt.datetime | None = None) -> OnDuty | None:
+    """Who is on duty at `unit` (the unit or its id) at `at` (now by default): the shifts
+    covering it, their leaders and staff, the duty phone; where none covers it, is_gap
+    and the fallback. None: no such unit (an id). The unit is read with its duty phone
+    and head (answer.unit): a caller holding only the id need not read it first."""
+    pk = unit if isinstance(unit, int) else unit.pk
+    answers = _on_duty(Unit.objects.filter(pk=pk), at or timezone.now())
+    return answers[0] if answers else None
 
 
 def on_duty_under(root: Unit, at: dt.datetime | None = None) -> list[OnDuty]:

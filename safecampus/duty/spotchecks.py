@@ -60,6 +60,8 @@ def on_duty(unit: Unit, at: dt.datetime) -> OnDuty:
     from . import selectors
 
     answer = selectors.on_duty_now(unit, at)
+    if answer is None:  # the unit is gone (units are archived, never deleted)
+        return OnDuty(None, [], fallback=True)
     if not answer.is_gap:
         people = selectors.people_to_ping(answer.people)
         return OnDuty(answer.shifts[0].pk, people, fallback=False)

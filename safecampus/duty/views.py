@@ -462,6 +462,8 @@ def swap_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def now_unit(request: HttpRequest, pk: int) -> HttpResponse:
     unit = _unit(request.user, pk)
     answer = selectors.on_duty_now(unit)
+    if answer is None:
+        raise Http404
     contacts = _calls(request.user, answer)
     return render(
         request,

@@ -39,15 +39,20 @@ class DutyApiTests(DutyCase, ApiTestCase):
             self.assertNotEqual(mine["leaders"][0]["mobile"], "13900000011")
             self.assertEqual(mine["staff"][0]["mobile"], "13900000003")
 
-    def test_who_is_on_duty_at_one_unit_in_five_queries(self) -> None:
-        """The token and its person, the unit, the shifts with their people, the duty
-        phone with the head, the safety officers."""
+    def test_who_is_on_duty_at_one_unit_in_four_queries(self) -> None:
+        """The token and its person, the unit with its duty phone and head, the shifts
+        with their people, the safety officers."""
         with time_machine.travel(NOON, tick=False):
             api = self.api(self.officer)
             api.get("/duty/now", unit=self.school_b.pk)  # the token's first use is written
-            with self.assertNumQueries(5):
+            with self.assertNumQueries(4):
                 (b,) = api.get("/duty/now", unit=self.school_b.pk).json()
             self.assertEqual([p["id"] for p in b["fallback"]], [self.leader_b.pk])
+
+    def test_who_is_on_duty_at_a_unit_that_does_not_exist_is_404(self) -> None:
+        api = self.api(self.officer)
+        for pk in (999_999, 0, -1):
+            self.assertError(api.get("/duty/now", unit=pk), 404)
 
     def test_b_cannot_see_a(self) -> None:
         api = self.api(self.duty_b)
