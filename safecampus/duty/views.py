@@ -484,17 +484,16 @@ def now_unit(request: HttpRequest, pk: int) -> HttpResponse:
 def now_overview(request: HttpRequest) -> HttpResponse:
     root = _top_unit(request)
     answers = selectors.on_duty_under(root)
-    contacts = {}
+    rows = []
     for a in answers:
-        contacts.update(_calls(request.user, a))
-    rows = [
-        {
-            "d": a,
-            "people": [contacts[p.pk] for p in a.people],
-            "fallback": contacts[a.fallback[0].pk] if a.fallback else None,
-        }
-        for a in answers
-    ]
+        calls = _calls(request.user, a)  # by the unit's rule: one person, two units, two rules
+        rows.append(
+            {
+                "d": a,
+                "people": [calls[p.pk] for p in a.people],
+                "fallback": calls[a.fallback[0].pk] if a.fallback else None,
+            }
+        )
     return render(
         request,
         "duty/now_overview.html",
