@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, FilteredRelation, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -63,13 +63,24 @@ class Covering:
     phone: str
 
 
+@dataclass(frozen=True)
+class UnitRef:
+    """The unit an answer is about, as "who is on duty now" reads it (what the pages, the
+    API and orgs.access use of it: its id, tree path, name and phone)."""
+
+    pk: int
+    path: str
+    name: str
+    phone: str
+
+
 @dataclass
 class OnDuty:
     """Who to call at a unit at a moment. With no shift covering it `is_gap` says so, and
     `fallback` names who to call instead: the unit's head (第一责任人), then its safety
     officer(s). `fallback` is filled whether or not there is a gap."""
 
-    unit: Unit
+    unit: UnitRef
     at: dt.datetime
     shifts: list[Covering] = field(default_factory=list)
     leaders: list[Reachable] = field(default_factory=list)
@@ -91,72 +102,87 @@ class OnDuty:
 
 
 def _on_duty(units: QuerySet[Unit], at: dt.datetime) -> list[OnDuty]:
-    """Who is on duty at `at` at each of `units`, in tree order: three queries whatever
-    their number. A city's answer is a thousand units, so each reads plain values where
-    it can (making a thousand model instances, or parsing a thousand shifts' times, cost
-    more than the rest: bench/duty_scale.py): the units with their duty phone and head;
-    the shifts covering `at` joined to their people; the safety officers. Each selects
-    the units by subquery, not by a list of ids: a thousand ids written into a statement
-    cost more to send than to run. starts_at within the day before `at` (MAX_SHIFT): a
-    bounded range of the (unit, starts_at) index, not every past shift of the unit."""
-    unit_filter = units.values("pk")
+    """Who is on duty at `at` at each of `units`, in tree order: two queries whatever
+    their number, of plain values. A city's answer is a thousand units: making model
+    instances of them, or parsing their shifts' times, cost more than the rest
+    (bench/duty_scale.py). The first reads each unit with its duty phone and head, the
+    shifts covering `at` (a filtered join: starts_at within the day before `at`, a bounded
+    range of the (unit, starts_at) index) and their people, leaders first; the second,
+    the units' safety officers, selected by subquery (a thousand ids written into a
+    statement cost more to send than to run)."""
     rows = (
-        units.only("pk", "path", "name", "phone", "head_id")
-        .annotate(
-            duty_phone=F("duty_settings__duty_phone"),
-            head_name=F("head__name"),
-            head_mobile=F("head__mobile"),
-            head_active=F("head__is_active"),
+        units.annotate(
+            covering=FilteredRelation(
+                "shifts",
+                condition=Q(
+                    shifts__starts_at__gt=at - MAX_SHIFT,
+                    shifts__starts_at__lte=at,
+                    shifts__ends_at__gt=at,
+                ),
+            )
         )
-        .order_by("path")
-    )
-    covering = (
-        Shift.objects.filter(
-            unit_id__in=unit_filter, starts_at__gt=at - MAX_SHIFT, starts_at__lte=at, ends_at__gt=at
+        .order_by(
+            "path",
+            "covering__starts_at",
+            "covering__id",
+            "covering__members__role",  # "leader" before "staff"
+            "covering__members__person__name",
         )
-        .order_by("unit_id", "starts_at", "pk", "members__role", "members__person__name")
         .values_list(
-            "unit_id",
             "pk",
+            "path",
             "name",
             "phone",
-            "members__role",
-            "members__person_id",
-            "members__person__name",
-            "members__person__mobile",
+            "duty_settings__duty_phone",
+            "head_id",
+            "head__name",
+            "head__mobile",
+            "head__is_active",
+            "covering__id",
+            "covering__name",
+            "covering__phone",
+            "covering__members__role",
+            "covering__members__person_id",
+            "covering__members__person__name",
+            "covering__members__person__mobile",
         )
     )
     officers = (
         Membership.objects.filter(
-            unit_id__in=unit_filter, role=Role.SAFETY_OFFICER, person__is_active=True
+            unit_id__in=units.values("pk"), role=Role.SAFETY_OFFICER, person__is_active=True
         )
         .order_by("person__name", "person_id")
         .values_list("unit_id", "person_id", "person__name", "person__mobile")
     )
 
-    answers = {}
-    for unit in rows:
-        answer = answers[unit.pk] = OnDuty(unit=unit, at=at)
-        if unit.head_id is not None and unit.head_active:
-            answer.fallback.append(Reachable(unit.head_id, unit.head_name, unit.head_mobile or ""))
-    seen: set[tuple[int, int]] = set()
-    for unit_id, pk, name, phone, role, person_id, p_name, mobile in covering:
-        answer = answers[unit_id]
-        if not answer.shifts or answer.shifts[-1].pk != pk:
-            answer.shifts.append(Covering(pk, name, phone))
-        if person_id is None or (unit_id, person_id) in seen:
+    answers: dict[int, OnDuty] = {}
+    for (
+        pk, path, name, unit_phone, duty_phone, head_id, head_name, head_mobile, head_active,
+        shift_id, shift_name, shift_phone, role, person_id, person_name, mobile,
+    ) in rows:  # fmt: skip
+        answer = answers.get(pk)
+        if answer is None:
+            answer = answers[pk] = OnDuty(unit=UnitRef(pk, path, name, unit_phone), at=at)
+            answer.phone = duty_phone or ""
+            if head_id is not None and head_active:
+                answer.fallback.append(Reachable(head_id, head_name, head_mobile or ""))
+        if shift_id is None:
+            continue  # no shift covers the moment
+        if not answer.shifts or answer.shifts[-1].pk != shift_id:
+            answer.shifts.append(Covering(shift_id, shift_name, shift_phone))
+        if person_id is None or any(p.pk == person_id for p in answer.people):
             continue  # a shift nobody is on; someone on two covering shifts, named once
-        seen.add((unit_id, person_id))
-        person = Reachable(person_id, p_name, mobile or "")
+        person = Reachable(person_id, person_name, mobile or "")
         (answer.leaders if role == MemberRole.LEADER else answer.staff).append(person)
     for unit_id, person_id, name, mobile in officers:
         answer = answers[unit_id]
         if all(p.pk != person_id for p in answer.fallback):
             answer.fallback.append(Reachable(person_id, name, mobile or ""))
     for answer in answers.values():
+        # the shift's phone, else the unit's duty phone, else the unit's own
         answer.phone = (
             next((s.phone for s in answer.shifts if s.phone), "")
-            or answer.unit.duty_phone
+            or answer.phone
             or answer.unit.phone
         )
     return list(answers.values())
@@ -174,7 +200,7 @@ def on_duty_now(unit: Unit | int, at: dt.datetime | None = None) -> OnDuty | Non
 
 def on_duty_under(root: Unit, at: dt.datetime | None = None) -> list[OnDuty]:
     """Who is on duty now in every unit keeping duty in `root`'s subtree (by path), in
-    tree order: _on_duty's three queries whatever its size."""
+    tree order: _on_duty's two queries whatever its size."""
     return _on_duty(
         Unit.objects.filter(
             access.subtree(root.path), archived_at__isnull=True, kind__in=services.DUTY_KINDS
