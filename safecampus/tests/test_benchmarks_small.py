@@ -67,8 +67,10 @@ FIGURES: dict[str, list[str]] = {
         rf"units: {NUMBER}; shifts: {NUMBER}; members: {NUMBER}",
         rf"\(a\) on duty now, a city of {NUMBER} units\s+{NUMBER}\s+{NUMBER}",
         rf"\(b\) on duty now, one unit\s+{NUMBER}\s+{NUMBER}",
-        rf"\(c\) 7-day gap scan, province\s+{NUMBER}\s+{NUMBER}",
+        rf"\(c\) 7-day gap scan, province: each hour\s+{NUMBER}\s+{NUMBER}",
+        rf"the whole 7 days again \(nightly\)\s+{NUMBER}\s+{NUMBER}",
         r"checked: stretches with nobody on duty: scan [\d,]+, SQL [\d,]+: same",
+        r"the hourly scan's gaps and the full scan's: same",
     ],
     "reports_submit": [
         rf"submissions: {NUMBER}/s beside the bare view's {NUMBER}/s",
