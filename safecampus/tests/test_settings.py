@@ -66,3 +66,26 @@ def test_sqlite_runs_in_wal_mode_with_full_sync_and_immediate_transactions():
     assert options["transaction_mode"] == "IMMEDIATE"
     assert "journal_mode=WAL" in options["init_command"]
     assert "synchronous=FULL" in options["init_command"]
+
+
+def test_a_bad_random_page_cost_stops_start_up_naming_the_setting():
+    result = _manage(
+        "check", DATABASE_URL="postgres://u@127.0.0.1:1/db", DATABASE_RANDOM_PAGE_COST="cheap"
+    )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "DATABASE_RANDOM_PAGE_COST" in result.stderr
+
+
+@pytest.mark.django_db
+def test_postgresql_connections_plan_for_ssd_random_page_cost():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW random_page_cost")
+        (value,) = cursor.fetchone()
+    # 1.1 unless DATABASE_RANDOM_PAGE_COST says otherwise (empty: the server's, 4 by default)
+    expected = os.environ.get("DATABASE_RANDOM_PAGE_COST", "1.1")
+    assert float(value) == float(expected or 4)
