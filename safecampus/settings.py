@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "safecampus.worker",
     "safecampus.reports",
     "safecampus.duty",
+    "safecampus.incidents",
     "safecampus.dashboards",
     "safecampus.api",
     "safecampus.administration",

@@ -26,6 +26,7 @@ urlpatterns = [
     path("notify/", include("safecampus.notify.urls")),
     path("reports/", include("safecampus.reports.urls")),
     path("duty/", include("safecampus.duty.urls")),
+    path("incidents/", include("safecampus.incidents.urls")),
     path("n/ack/<str:token>/", notify_views.ack, name="ack"),
 ]
 

@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 from ninja.openapi.schema import OpenAPISchema
 
 from safecampus.duty.api import router as duty_router
+from safecampus.incidents.api import router as incidents_router
 from safecampus.notices.api import router as notices_router
 from safecampus.notify.api import router as notify_router
 from safecampus.orgs.api import auth_router
@@ -47,6 +48,7 @@ api.add_router("/", notices_router)
 api.add_router("/", calendar_router)
 api.add_router("/", schedules_router)
 api.add_router("/", duty_router)
+api.add_router("/", incidents_router)
 
 
 def urls() -> tuple[list[URLPattern], str, str]:

@@ -77,6 +77,11 @@ def _person_transports(person: Person) -> list[str]:
     ]
 
 
+def reachable_outside_app(person: Person) -> bool:
+    """The person has a channel beyond the in-app inbox (an address on an enabled one)."""
+    return bool(_person_transports(person))
+
+
 @transaction.atomic
 def preference_update(
     *,

@@ -537,6 +537,44 @@ def is_on_shift(user: Any, member_ids: Any) -> bool:
     return _in_business(user) and user.pk in set(member_ids)
 
 
+# --- Incidents (突发事件) ------------------------------------------------------------------
+#
+# Anyone in the business reports an incident at a unit they belong to or see (a witness
+# reports first, 第一时间); everyone who sees the unit sees the incident's facts; its managers
+# (the unit's, and those above it) write it up, follow it up and close it, and they alone see
+# the names in an incident involving minors. A person the chain called acknowledges their
+# own call (incidents.services.incident_acknowledge_mine checks it is theirs).
+
+
+def can_report_incident(user: Any, unit: Unit) -> bool:
+    return _in_business(user) and unit_visible(user, unit)
+
+
+def can_see_incident(user: Any, unit: Unit) -> bool:
+    return _in_business(user) and unit_visible(user, unit)
+
+
+def incidents_visible_q(user: Any) -> Q | None:
+    """A filter on incidents by their unit's path (can_see_incident); None: none at all."""
+    return visible_q(user, "unit__path") if _in_business(user) else None
+
+
+def can_handle_incident(user: Any, unit: Unit) -> bool:
+    """The written report, follow-ups, the final report: the unit's managers and those above."""
+    return runs(user, unit)
+
+
+def can_see_incident_names(user: Any, unit: Unit) -> bool:
+    """Names and contacts in an incident involving minors (bullying, injury): those who
+    handle it. Others see the facts without names."""
+    return runs(user, unit)
+
+
+def can_set_incident_limits(user: Any) -> bool:
+    """The time limits per category, grade and level: a manager of a whole tree."""
+    return any(len(p) == Unit.steplen for p in business_paths(user))
+
+
 def require(allowed: bool) -> None:
     """Refuse (403) what the rules above did not allow: every service and view says so here."""
     if not allowed:

@@ -1,0 +1,279 @@
+"""/api/v1/incidents/…: report (the quick report), list with filters, one incident with its
+chain, its timeline, acknowledge one's own call, the written report, follow-ups and the
+final report. Every answer is limited to the caller's units (orgs.access); what is outside
+answers 404. The endpoints call incidents.services and incidents.selectors."""
+
+import datetime as dt
+from typing import Any, Literal
+
+from django.http import Http404, HttpRequest
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema, Status
+
+from safecampus.lib.api_types import Instant
+from safecampus.orgs import access
+from safecampus.orgs.models import Area, Unit
+
+from . import selectors, services
+from .models import Category, Grade, Incident, Kind, State
+
+router = Router(tags=["incidents"])
+
+MAX_ID = 2**63 - 1
+MAX_LIST = 500
+
+KindName = Literal[tuple(Kind.values)]  # type: ignore[valid-type]
+GradeName = Literal[tuple(Grade.values)]  # type: ignore[valid-type]
+CategoryName = Literal[tuple(Category.values)]  # type: ignore[valid-type]
+StateName = Literal[tuple(State.values)]  # type: ignore[valid-type]
+Id = int
+
+
+class IncidentIn(Schema):
+    unit_id: int = Field(ge=1, le=MAX_ID)
+    kind: KindName
+    summary: str = Field(min_length=1, max_length=services.MAX_SUMMARY)
+    place: str = Field("", max_length=200)
+    area_id: int | None = Field(None, ge=1, le=MAX_ID)
+    injured: int = Field(0, ge=0, le=100000)
+    emergency_called: bool = False
+    occurred_at: Instant | None = Field(None, description="Empty: now. Without a zone: local.")
+    grade: GradeName = Grade.IV
+
+
+class StageOut(Schema):
+    level: str
+    unit_id: int
+    unit: str
+    tier: int
+    due_at: dt.datetime
+    acknowledged_at: dt.datetime | None
+    exhausted_at: dt.datetime | None
+
+
+class IncidentOut(Schema):
+    id: int
+    unit_id: int
+    unit: str
+    kind: str
+    category: str
+    grade: str
+    state: str
+    summary: str
+    place: str
+    area_id: int | None
+    injured: int
+    emergency_called: bool
+    occurred_at: dt.datetime
+    reported_at: dt.datetime
+    reported_by: str = Field(
+        description="Hidden (***) in an incident involving minors, but for those who handle it."
+    )
+    written_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    stages: list[StageOut] | None = None
+
+
+class EntryOut(Schema):
+    at: dt.datetime
+    kind: str
+    text: str
+    late_seconds: int | None
+
+
+class ListFilter(Schema):
+    state: StateName | None = None
+    kind: KindName | None = None
+    grade: GradeName | None = None
+    under: int | None = Field(None, ge=1, le=MAX_ID, description="A unit's subtree.")
+
+
+class WrittenIn(Schema):
+    grade: GradeName
+    category: CategoryName
+    source: str = Field(max_length=200)
+    scope: str = Field(max_length=services.MAX_TEXT)
+    affected: str = Field(max_length=services.MAX_TEXT)
+    trend: str = Field(max_length=services.MAX_TEXT)
+    measures: str = Field(max_length=services.MAX_TEXT)
+
+
+class FollowUpIn(Schema):
+    changes: str = Field(max_length=services.MAX_TEXT)
+    measures: str = Field("", max_length=services.MAX_TEXT)
+    grade: GradeName | Literal[""] = ""
+
+
+class FinalIn(Schema):
+    cause: str = Field(max_length=services.MAX_TEXT)
+    handling: str = Field(max_length=services.MAX_TEXT)
+    losses: str = Field(max_length=services.MAX_TEXT)
+    lessons: str = Field(max_length=services.MAX_TEXT)
+    corrective: str = Field(max_length=services.MAX_TEXT)
+
+
+class AckOut(Schema):
+    incident_id: int
+    acknowledged_at: dt.datetime | None
+
+
+class ReportOut(Schema):
+    id: int
+    kind: str
+    submitted_at: dt.datetime
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is not None and timezone.is_naive(value):
+        return timezone.make_aware(value)
+    return value
+
+
+def _out(request: HttpRequest, i: Incident, *, stages: bool = False) -> dict[str, Any]:
+    names = selectors.shows_names(request.user, i)
+    out: dict[str, Any] = {
+        "id": i.pk,
+        "unit_id": i.unit_id,
+        "unit": i.unit.name,
+        "kind": i.kind,
+        "category": i.category,
+        "grade": i.grade,
+        "state": i.state,
+        "summary": i.summary,
+        "place": i.place,
+        "area_id": i.area_id,
+        "injured": i.injured,
+        "emergency_called": i.emergency_called,
+        "occurred_at": i.occurred_at,
+        "reported_at": i.reported_at,
+        "reported_by": i.reported_by.name if names else selectors.HIDDEN,
+        "written_at": i.written_at,
+        "closed_at": i.closed_at,
+    }
+    if stages:
+        out["stages"] = [
+            {
+                "level": s.level,
+                "unit_id": s.unit_id,
+                "unit": s.unit.name,
+                "tier": s.tier,
+                "due_at": s.due_at,
+                "acknowledged_at": s.acknowledged_at,
+                "exhausted_at": s.exhausted_at,
+            }
+            for s in i.stages.select_related("unit").order_by("pk")
+        ]
+    return out
+
+
+def _incident(request: HttpRequest, pk: int) -> Incident:
+    if not 1 <= pk <= MAX_ID:
+        raise Http404
+    return selectors.incident_or_404(request.user, pk)
+
+
+@router.post("/incidents", response={201: IncidentOut})
+def incident_create(request: HttpRequest, payload: IncidentIn) -> Status[dict[str, Any]]:
+    """The quick report: the incident, and its escalation chain called at once."""
+    unit = Unit.objects.filter(pk=payload.unit_id).first()
+    if unit is None or not access.unit_visible(request.user, unit):
+        raise Http404
+    area = None
+    if payload.area_id is not None:
+        area = Area.objects.filter(pk=payload.area_id).first()
+        if area is None or not access.unit_visible(request.user, area.unit):
+            raise Http404
+    incident = services.incident_report(
+        by=request.user,
+        unit=unit,
+        kind=payload.kind,
+        summary=payload.summary,
+        place=payload.place,
+        area=area,
+        injured=payload.injured,
+        emergency_called=payload.emergency_called,
+        occurred_at=_aware(payload.occurred_at),
+        grade=payload.grade,
+    )
+    return Status(201, _out(request, incident, stages=True))
+
+
+@router.get("/incidents", response=list[IncidentOut])
+def incident_list(request: HttpRequest, filters: Query[ListFilter]) -> list[dict[str, Any]]:
+    """Newest first, at most 500."""
+    under = None
+    if filters.under is not None:
+        under = Unit.objects.filter(pk=filters.under).first()
+        if under is None or not access.unit_visible(request.user, under):
+            raise Http404
+    rows = selectors.incidents_list(
+        request.user,
+        under=under,
+        state=filters.state or "",
+        kind=filters.kind or "",
+        grade=filters.grade or "",
+    )
+    return [_out(request, i) for i in rows[:MAX_LIST]]
+
+
+@router.get("/incidents/{incident_id}", response=IncidentOut)
+def incident_get(request: HttpRequest, incident_id: int) -> dict[str, Any]:
+    return _out(request, _incident(request, incident_id), stages=True)
+
+
+@router.get("/incidents/{incident_id}/timeline", response=list[EntryOut])
+def incident_timeline(request: HttpRequest, incident_id: int) -> list[dict[str, Any]]:
+    """Every step with its time; `late_seconds` against the step's limit where it has one.
+    In an incident involving minors the texts (they name people) are empty but for those
+    who handle it."""
+    incident = _incident(request, incident_id)
+    names = selectors.shows_names(request.user, incident)
+    return [
+        {
+            "at": e.at,
+            "kind": e.kind,
+            "text": e.text if names else "",
+            "late_seconds": e.late_seconds,
+        }
+        for e in selectors.timeline(incident)
+    ]
+
+
+@router.post("/incidents/{incident_id}/ack", response=AckOut)
+def incident_ack(request: HttpRequest, incident_id: int) -> dict[str, Any]:
+    """Acknowledge the call the chain made to you (a second time changes nothing; 403 when
+    it did not call you)."""
+    incident = _incident(request, incident_id)
+    call = services.incident_acknowledge_mine(by=request.user, incident=incident)
+    return {"incident_id": incident.pk, "acknowledged_at": call.acknowledged_at}
+
+
+@router.post("/incidents/{incident_id}/written", response={201: ReportOut})
+def incident_written(
+    request: HttpRequest, incident_id: int, payload: WrittenIn
+) -> Status[dict[str, Any]]:
+    report = services.incident_write(
+        by=request.user, incident=_incident(request, incident_id), **payload.dict()
+    )
+    return Status(201, {"id": report.pk, "kind": report.kind, "submitted_at": report.submitted_at})
+
+
+@router.post("/incidents/{incident_id}/follow-up", response={201: ReportOut})
+def incident_follow_up(
+    request: HttpRequest, incident_id: int, payload: FollowUpIn
+) -> Status[dict[str, Any]]:
+    report = services.incident_follow_up(
+        by=request.user, incident=_incident(request, incident_id), **payload.dict()
+    )
+    return Status(201, {"id": report.pk, "kind": report.kind, "submitted_at": report.submitted_at})
+
+
+@router.post("/incidents/{incident_id}/final", response={201: ReportOut})
+def incident_final(
+    request: HttpRequest, incident_id: int, payload: FinalIn
+) -> Status[dict[str, Any]]:
+    """The final report; it closes the incident."""
+    report = services.incident_close(
+        by=request.user, incident=_incident(request, incident_id), **payload.dict()
+    )
+    return Status(201, {"id": report.pk, "kind": report.kind, "submitted_at": report.submitted_at})

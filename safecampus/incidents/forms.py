@@ -1,0 +1,66 @@
+"""The incident forms: the quick report (a phone, under a minute), the written report, a
+follow-up and the final report. The services check again; their errors land on the fields."""
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from safecampus.orgs.models import Area, Unit
+
+from .models import Category, Grade, Kind
+
+DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+TEXT = forms.Textarea(attrs={"rows": 3})
+
+
+class QuickReportForm(forms.Form):
+    unit = forms.ModelChoiceField(label=_("Unit"), queryset=Unit.objects.none())
+    kind = forms.ChoiceField(label=_("Type"), choices=[("", "—")] + list(Kind.choices))
+    summary = forms.CharField(
+        label=_("What happened"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    place = forms.CharField(label=_("Where"), max_length=200, required=False)
+    area = forms.ModelChoiceField(label=_("Area"), queryset=Area.objects.none(), required=False)
+    injured = forms.IntegerField(label=_("People hurt"), min_value=0, max_value=100000, initial=0)
+    emergency_called = forms.BooleanField(
+        label=_("Emergency services called (119, 110, 120, 122)"), required=False
+    )
+    occurred_at = forms.DateTimeField(
+        label=_("When (empty: now)"), required=False, widget=DATETIME_INPUT
+    )
+
+    def __init__(self, *args: Any, units: Any, areas: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = units
+        self.fields["area"].queryset = areas
+        self.fields["unit"].label_from_instance = lambda u: u.name
+        self.fields["area"].label_from_instance = lambda a: f"{a.unit.name} · {a.name}"
+
+
+class WrittenReportForm(forms.Form):
+    grade = forms.ChoiceField(label=_("Grade"), choices=Grade.choices)
+    category = forms.ChoiceField(label=_("Category"), choices=Category.choices)
+    source = forms.CharField(label=_("Source of the information"), max_length=200)
+    scope = forms.CharField(label=_("Scope of impact"), widget=TEXT, max_length=5000)
+    affected = forms.CharField(label=_("People affected"), widget=TEXT, max_length=5000)
+    trend = forms.CharField(label=_("Trend"), widget=TEXT, max_length=5000)
+    measures = forms.CharField(label=_("Measures taken"), widget=TEXT, max_length=5000)
+
+
+class FollowUpForm(forms.Form):
+    changes = forms.CharField(label=_("What changed"), widget=TEXT, max_length=5000)
+    measures = forms.CharField(
+        label=_("Measures taken since"), widget=TEXT, max_length=5000, required=False
+    )
+    grade = forms.ChoiceField(
+        label=_("Grade (if it changed)"), choices=[("", "—")] + list(Grade.choices), required=False
+    )
+
+
+class FinalReportForm(forms.Form):
+    cause = forms.CharField(label=_("Cause"), widget=TEXT, max_length=5000)
+    handling = forms.CharField(label=_("Handling"), widget=TEXT, max_length=5000)
+    losses = forms.CharField(label=_("Losses"), widget=TEXT, max_length=5000)
+    lessons = forms.CharField(label=_("Lessons"), widget=TEXT, max_length=5000)
+    corrective = forms.CharField(label=_("Corrective measures"), widget=TEXT, max_length=5000)

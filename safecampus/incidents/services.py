@@ -1,0 +1,703 @@
+"""What happens to an incident: reported, called up the chain, acknowledged, escalated,
+written up, followed up and closed. Every step is on the incident's timeline with its time,
+and in the audit trail.
+
+The chain (DOMAIN §4: witness → principal → bureau; "first time, oral first, written later"):
+
+- The quick report opens two stages at once: the incident's unit, and its bureau (the
+  nearest unit of kind bureau above it; one stage when the unit is the bureau).
+- Each stage calls its first tier: for the unit, its head and whoever is on duty there (the
+  roster's fallback when nobody is); for the bureau, its safety office and its leader on
+  duty. Each person gets an urgent notification through their channels asking them to
+  acknowledge, with a one-tap link (notify's: per delivery, unguessable, expiring).
+- Anyone of a stage acknowledging acknowledges the stage. At the stage's limit (TimeLimit,
+  else DEFAULT_LIMITS: the unit 10 minutes; the bureau 1 hour for grades I–II, 2 hours for
+  III–IV) with nobody acknowledged, the worker calls the next tier: the unit's safety
+  officers and the leader on duty one level up, then the level above that, up to the root.
+  When nobody is left the stage is marked exhausted.
+- A person with no channel beyond the app is still called (the inbox), and the timeline says
+  so; a tier where nobody has a channel calls the next tier at once.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from safecampus.audit.services import Actor, audit_record
+from safecampus.duty import selectors as duty
+from safecampus.notify.models import Delivery, Transport, Urgency
+from safecampus.notify.services import (
+    delivery_acknowledge,
+    notification_create,
+    on_acknowledge,
+    reachable_outside_app,
+)
+from safecampus.orgs import access
+from safecampus.orgs.models import Area, Membership, Person, Role, Unit, UnitKind
+from safecampus.worker.models import Timer
+from safecampus.worker.timers import on_timer, timer_schedule
+
+from .models import (
+    KIND_CATEGORY,
+    Call,
+    Category,
+    EntryKind,
+    Grade,
+    Incident,
+    IncidentReport,
+    Kind,
+    ReportKind,
+    Stage,
+    StageLevel,
+    State,
+    TimeLimit,
+    TimelineEntry,
+)
+
+EVENT_CALL = "incident_call"
+ACK_TIMER = "incidents.ack_limit"
+# A quick report may say when it happened a little in the future (a phone's clock).
+CLOCK_SKEW = dt.timedelta(minutes=5)
+MAX_SUMMARY = 2000
+
+
+@dataclass(frozen=True)
+class Limits:
+    acknowledge: dt.timedelta
+    written: dt.timedelta
+    follow_up: dt.timedelta
+    final: dt.timedelta
+
+
+SERIOUS = {Grade.I, Grade.II}
+
+
+def default_limits(grade: str, level: str) -> Limits:
+    """The shipped defaults: the unit acknowledges within 10 minutes, the bureau within
+    1 hour (grades I–II) or 2 hours (III–IV); the written report within 1 hour (I–II) or
+    2 hours; a follow-up every 24 hours while open; the final report within 7 days."""
+    serious = grade in SERIOUS
+    if level == StageLevel.UNIT:
+        acknowledge = dt.timedelta(minutes=10)
+    else:
+        acknowledge = dt.timedelta(hours=1 if serious else 2)
+    return Limits(
+        acknowledge=acknowledge,
+        written=dt.timedelta(hours=1 if serious else 2),
+        follow_up=dt.timedelta(hours=24),
+        final=dt.timedelta(days=7),
+    )
+
+
+def limits_for(category: str, grade: str, level: str) -> Limits:
+    row = TimeLimit.objects.filter(category=category, grade=grade, level=level).first()
+    if row is None:
+        return default_limits(grade, level)
+    return Limits(
+        acknowledge=dt.timedelta(minutes=row.acknowledge_minutes),
+        written=dt.timedelta(minutes=row.written_minutes),
+        follow_up=dt.timedelta(hours=row.follow_up_hours),
+        final=dt.timedelta(days=row.final_days),
+    )
+
+
+def bureau_of(unit: Unit) -> Unit | None:
+    """The nearest bureau at or above `unit`."""
+    paths = [unit.path[:i] for i in range(Unit.steplen, len(unit.path) + 1, Unit.steplen)]
+    return Unit.objects.filter(path__in=paths, kind=UnitKind.BUREAU).order_by("-depth").first()
+
+
+def _timeline(
+    incident: Incident,
+    kind: str,
+    text: str = "",
+    *,
+    person: Person | None = None,
+    at: dt.datetime | None = None,
+    late: dt.timedelta | None = None,
+) -> TimelineEntry:
+    return TimelineEntry.objects.create(
+        incident=incident,
+        at=at or timezone.now(),
+        kind=kind,
+        person=person,
+        text=text[:500],
+        late_seconds=None if late is None else int(late.total_seconds()),
+    )
+
+
+# --- Who a stage calls ------------------------------------------------------------------------
+
+
+def _on_duty_leaders(unit: Unit, at: dt.datetime) -> list[tuple[Person, str]]:
+    """The leaders on duty at `unit` (else its staff on duty, else its fallback)."""
+    answer = duty.on_duty_now(unit, at)
+    if answer is None:
+        return []
+    if answer.leaders:
+        return [(p, "leader_on_duty") for p in duty.people_to_ping(answer.leaders)]
+    if answer.staff:
+        return [(p, "on_duty") for p in duty.people_to_ping(answer.staff)]
+    return [(p, "fallback") for p in duty.people_to_ping(answer.fallback[:1])]
+
+
+def _members(unit: Unit, roles: set[str]) -> list[Person]:
+    return [
+        m.person
+        for m in Membership.objects.filter(unit=unit, role__in=roles, person__is_active=True)
+        .select_related("person")
+        .order_by("person__name", "person_id")
+    ]
+
+
+def tier_people(stage: Stage, tier: int, at: dt.datetime) -> list[tuple[Person, str]]:
+    """Who the stage calls at `tier` (with why), or [] when the chain has no one left."""
+    unit = stage.unit
+    if tier == 0:
+        if stage.level == StageLevel.UNIT:
+            people: list[tuple[Person, str]] = []
+            if unit.head is not None and unit.head.is_active:
+                people.append((unit.head, "head"))
+            answer = duty.on_duty_now(unit, at)
+            if answer is not None:
+                named = answer.people if not answer.is_gap else answer.fallback[:1]
+                why = "on_duty" if not answer.is_gap else "fallback"
+                people += [(p, why) for p in duty.people_to_ping(named)]
+            return people
+        office = [(p, "safety_office") for p in _members(unit, {Role.SAFETY_OFFICE})]
+        return office + _on_duty_leaders(unit, at)
+    if tier == 1:
+        if stage.level == StageLevel.UNIT:
+            people = [(p, "safety_officer") for p in _members(unit, {Role.SAFETY_OFFICER})]
+        else:
+            people = [(unit.head, "head")] if unit.head and unit.head.is_active else []
+            people += [(p, "bureau_leader") for p in _members(unit, {Role.BUREAU_LEADER})]
+        parent = Unit.objects.get_parent(unit)
+        if parent is not None:
+            people += [(p, "above") for p, _why in _on_duty_leaders(parent, at)]
+        return people
+    # tier 2 and on: the leader on duty one more level up each time
+    above = unit
+    for _i in range(tier):
+        above = Unit.objects.get_parent(above) if above is not None else None
+    if above is None:
+        return []
+    return [(p, "above") for p, _why in _on_duty_leaders(above, at)]
+
+
+WHY = {
+    "head": _("the unit's head"),
+    "on_duty": _("on duty"),
+    "leader_on_duty": _("leader on duty"),
+    "fallback": _("nobody on duty: the fallback"),
+    "safety_office": _("safety office"),
+    "safety_officer": _("safety officer"),
+    "bureau_leader": _("bureau leader"),
+    "above": _("leader on duty one level up"),
+}
+
+
+def _call_text(incident: Incident) -> tuple[str, str]:
+    title = _("Incident at %(unit)s: %(kind)s. Acknowledge") % {
+        "unit": incident.unit.name,
+        "kind": incident.get_kind_display(),
+    }
+    body = _(
+        "%(when)s, %(place)s: %(summary)s People hurt: %(injured)d. Emergency services "
+        "called: %(called)s. Reported by %(by)s. Tap the link to acknowledge."
+    ) % {
+        "when": timezone.localtime(incident.occurred_at).strftime("%m-%d %H:%M"),
+        "place": incident.place or (incident.area.name if incident.area else incident.unit.name),
+        "summary": incident.summary[:300],
+        "injured": incident.injured,
+        "called": _("yes") if incident.emergency_called else _("no"),
+        "by": incident.reported_by.name or incident.reported_by.username,
+    }
+    return title, body
+
+
+def _call_tier(stage: Stage, tier: int, now: dt.datetime) -> int:
+    """Call the tier's people not yet called at this stage. Where nobody new is called
+    who has a channel beyond the app, the next tier is called at once. Returns the tier
+    reached, or -1 when the chain has nobody left."""
+    incident = stage.incident
+    title, body = _call_text(incident)
+    last = max(1, len(stage.unit.path) // Unit.steplen - 1)  # tier 2 on: one level up each
+    while tier <= last:
+        called = set(stage.calls.values_list("person_id", flat=True))
+        people: dict[int, tuple[Person, str]] = {}
+        for person, why in tier_people(stage, tier, now):
+            if person.pk not in called and person.pk not in people:
+                people[person.pk] = (person, why)
+        any_reachable = False
+        for person, why in people.values():
+            notification = notification_create(
+                event=EVENT_CALL,
+                title=title,
+                body=body,
+                urgency=Urgency.URGENT,
+                requires_ack=True,
+                unit=incident.unit,
+                sender=incident.reported_by,
+                link=reverse("incidents:detail", kwargs={"pk": incident.pk}),
+                params={"incident": incident.pk, "stage": stage.pk},
+                people=[person],
+            )
+            reachable = reachable_outside_app(person)
+            any_reachable = any_reachable or reachable
+            Call.objects.create(
+                stage=stage,
+                person=person,
+                notification=notification,
+                tier=tier,
+                why=why,
+                called_at=now,
+                reachable=reachable,
+            )
+            label = f"{person.name} ({WHY.get(why, why)})"
+            if reachable:
+                _timeline(incident, EntryKind.CALLED, label, person=person, at=now)
+            else:
+                _timeline(
+                    incident,
+                    EntryKind.UNREACHABLE,
+                    _("%(person)s has no channel beyond the app: told in the app only")
+                    % {"person": label},
+                    person=person,
+                    at=now,
+                )
+        if any_reachable:
+            return tier
+        tier += 1
+    return -1
+
+
+def _open_stage(incident: Incident, level: str, unit: Unit, now: dt.datetime) -> Stage:
+    limits = limits_for(incident.category, incident.grade, level)
+    stage = Stage.objects.create(
+        incident=incident, level=level, unit=unit, due_at=now + limits.acknowledge
+    )
+    reached = _call_tier(stage, 0, now)
+    _after_tier(stage, reached, now, limits)
+    return stage
+
+
+def _after_tier(stage: Stage, reached: int, now: dt.datetime, limits: Limits) -> None:
+    if reached < 0:
+        Stage.objects.filter(pk=stage.pk).update(exhausted_at=now)
+        stage.exhausted_at = now
+        _timeline(
+            stage.incident,
+            EntryKind.EXHAUSTED,
+            _("%(level)s: nobody left on the chain to call") % {"level": stage.unit.name},
+            at=now,
+        )
+        return
+    stage.tier = reached
+    stage.due_at = now + limits.acknowledge
+    Stage.objects.filter(pk=stage.pk).update(tier=reached, due_at=stage.due_at)
+    timer_schedule(
+        kind=ACK_TIMER,
+        key=f"incident:stage:{stage.pk}:{reached}",
+        due_at=stage.due_at,
+        payload={"stage": stage.pk, "tier": reached},
+    )
+
+
+# --- The quick report ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def incident_report(
+    *,
+    by: Person,
+    unit: Unit,
+    kind: str,
+    summary: str,
+    place: str = "",
+    area: Area | None = None,
+    injured: int = 0,
+    emergency_called: bool = False,
+    occurred_at: dt.datetime | None = None,
+    grade: str = Grade.IV,
+) -> Incident:
+    """The spoken-first quick report (先口头): the incident, and the chain called at once."""
+    access.require(access.can_report_incident(by, unit))
+    now = timezone.now()
+    errors: dict[str, str] = {}
+    if kind not in Kind.values:
+        errors["kind"] = _("Choose the type of incident.")
+    if grade not in Grade.values:
+        errors["grade"] = _("Choose a grade.")
+    summary = (summary or "").strip()
+    if not summary:
+        errors["summary"] = _("Say in a few words what happened.")
+    elif len(summary) > MAX_SUMMARY:
+        errors["summary"] = _("At most %(n)d characters.") % {"n": MAX_SUMMARY}
+    if "\x00" in summary + place:
+        errors["summary"] = _("Null characters are not allowed.")
+    if area is not None and area.unit_id != unit.pk:
+        errors["area"] = _("This area is not in the unit.")
+    if injured < 0 or injured > 100000:
+        errors["injured"] = _("Give a number of people between 0 and 100,000.")
+    occurred_at = occurred_at or now
+    if occurred_at > now + CLOCK_SKEW:
+        errors["occurred_at"] = _("This time is in the future.")
+    if unit.is_archived:
+        errors["unit"] = _("This unit is archived.")
+    if errors:
+        raise ValidationError(errors)
+    incident = Incident.objects.create(
+        unit=unit,
+        area=area,
+        place=place.strip()[:200],
+        kind=kind,
+        category=KIND_CATEGORY[Kind(kind)],
+        grade=grade,
+        summary=summary,
+        injured=injured,
+        emergency_called=emergency_called,
+        occurred_at=min(occurred_at, now),
+        reported_at=now,
+        reported_by=by,
+    )
+    _timeline(
+        incident,
+        EntryKind.REPORTED,
+        _("%(kind)s at %(unit)s, reported by %(by)s")
+        % {"kind": incident.get_kind_display(), "unit": unit.name, "by": by.name},
+        person=by,
+        at=now,
+        late=now - incident.occurred_at,
+    )
+    audit_record(
+        action="create",
+        model="incidents.incident",
+        object_id=incident.pk,
+        object_repr=str(incident),
+        changes={"unit": unit.pk, "kind": kind, "grade": grade, "injured": injured},
+        actor=Actor(id=by.pk, label=str(by)),
+    )
+    _open_stage(incident, StageLevel.UNIT, unit, now)
+    bureau = bureau_of(unit)
+    if bureau is not None and bureau.pk != unit.pk:
+        _open_stage(incident, StageLevel.BUREAU, bureau, now)
+    return incident
+
+
+# --- Acknowledging ------------------------------------------------------------------------------
+
+
+def incident_acknowledge(*, call: Call, now: dt.datetime | None = None) -> bool:
+    """Record that the person called acknowledged (once): the call, and its stage if it was
+    still waiting. Runs in the acknowledging transaction (notify.delivery_acknowledge)."""
+    now = now or timezone.now()
+    if not Call.objects.filter(pk=call.pk, acknowledged_at__isnull=True).update(
+        acknowledged_at=now
+    ):
+        return False
+    stage = call.stage
+    incident = stage.incident
+    first = Stage.objects.filter(pk=stage.pk, acknowledged_at__isnull=True).update(
+        acknowledged_at=now, acknowledged_by=call.person
+    )
+    _timeline(
+        incident,
+        EntryKind.ACKNOWLEDGED,
+        _("%(person)s for %(level)s") % {"person": call.person.name, "level": stage.unit.name},
+        person=call.person,
+        at=now,
+        late=(now - stage.due_at) if first else None,
+    )
+    audit_record(
+        action="update",
+        model="incidents.call",
+        object_id=call.pk,
+        object_repr=f"{incident} {call.person}",
+        changes={"acknowledged_at": now, "stage": stage.level},
+        actor=Actor(id=call.person_id, label=str(call.person)),
+    )
+    return True
+
+
+@on_acknowledge(EVENT_CALL)
+def _acknowledged(delivery: Delivery) -> None:
+    call = (
+        Call.objects.select_related("stage__incident__unit", "stage__unit", "person")
+        .filter(notification_id=delivery.notification_id, person_id=delivery.person_id)
+        .first()
+    )
+    if call is not None:
+        incident_acknowledge(call=call)
+
+
+def my_call(incident: Incident, person: Any) -> Call | None:
+    """The call the chain made to `person` for this incident that waits for them."""
+    if not getattr(person, "pk", None):
+        return None
+    return (
+        Call.objects.select_related("stage__incident__unit", "stage__unit", "person")
+        .filter(stage__incident=incident, person_id=person.pk, acknowledged_at__isnull=True)
+        .order_by("called_at")
+        .first()
+    )
+
+
+@transaction.atomic
+def incident_acknowledge_mine(*, by: Person, incident: Incident) -> Call:
+    """Acknowledge from the incident's page or the API: the caller's own call only. Through
+    notify, so the inbox shows it acknowledged too (and the handler records it)."""
+    call = my_call(incident, by)
+    if call is None:
+        already = Call.objects.filter(stage__incident=incident, person_id=by.pk).first()
+        if already is not None:
+            return already  # acknowledged before: one entry
+        raise PermissionDenied(_("The chain did not call you for this incident."))
+    delivery = Delivery.objects.filter(
+        notification_id=call.notification_id, person=by, transport=Transport.INBOX
+    ).first()
+    if delivery is not None:
+        delivery_acknowledge(delivery=delivery)
+    else:  # pragma: no cover (every call has its inbox delivery)
+        incident_acknowledge(call=call)
+    call.refresh_from_db()
+    return call
+
+
+# --- Escalation ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def stage_limit_passed(*, stage_id: int, tier: int) -> bool:
+    """The worker at a stage's limit: nobody acknowledged → call the next tier (the timeline
+    says how late the worker was). Anything else (acknowledged, already moved on, closed):
+    nothing."""
+    stage = (
+        Stage.objects.select_for_update()
+        .select_related("incident__unit", "incident__reported_by", "unit__head")
+        .filter(pk=stage_id)
+        .first()
+    )
+    if stage is None or stage.acknowledged_at or stage.exhausted_at or stage.tier != tier:
+        return False
+    incident = stage.incident
+    if incident.state == State.CLOSED:
+        return False
+    now = timezone.now()
+    _timeline(
+        incident,
+        EntryKind.ESCALATED,
+        _("%(level)s: nobody acknowledged within the limit; the next on the chain is called")
+        % {"level": stage.unit.name},
+        at=now,
+        late=now - stage.due_at,
+    )
+    reached = _call_tier(stage, tier + 1, now)
+    _after_tier(stage, reached, now, limits_for(incident.category, incident.grade, stage.level))
+    return True
+
+
+@on_timer(ACK_TIMER)
+def _ack_timer(timer: Timer) -> None:
+    stage_limit_passed(
+        stage_id=int(timer.payload.get("stage", 0)), tier=int(timer.payload.get("tier", 0))
+    )
+
+
+# --- Written, follow-up and final reports -------------------------------------------------------
+
+WRITTEN_FIELDS = ("source", "scope", "affected", "trend", "measures")
+FINAL_FIELDS = ("cause", "handling", "losses", "lessons", "corrective")
+MAX_TEXT = 5000
+
+
+def _clean_texts(fields: dict[str, Any], required: tuple[str, ...]) -> dict[str, str]:
+    cleaned: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for name, value in fields.items():
+        text = (value or "").strip()
+        if "\x00" in text:
+            errors[name] = _("Null characters are not allowed.")
+        elif len(text) > MAX_TEXT:
+            errors[name] = _("At most %(n)d characters.") % {"n": MAX_TEXT}
+        elif name in required and not text:
+            errors[name] = _("This field is required.")
+        cleaned[name] = text
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _require_open(incident: Incident) -> None:
+    if incident.state == State.CLOSED:
+        raise ValidationError(_("This incident is closed."))
+
+
+@transaction.atomic
+def incident_write(
+    *,
+    by: Person,
+    incident: Incident,
+    grade: str,
+    category: str,
+    source: str,
+    scope: str,
+    affected: str,
+    trend: str,
+    measures: str,
+) -> IncidentReport:
+    """The written report (书面报告): every field required; it sets the grade and category."""
+    access.require(access.can_handle_incident(by, incident.unit))
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    _require_open(incident)
+    errors: dict[str, str] = {}
+    if grade not in Grade.values:
+        errors["grade"] = _("Choose a grade.")
+    if category not in Category.values:
+        errors["category"] = _("Choose a category.")
+    try:
+        texts = _clean_texts(
+            {
+                "source": source,
+                "scope": scope,
+                "affected": affected,
+                "trend": trend,
+                "measures": measures,
+            },
+            WRITTEN_FIELDS,
+        )
+    except ValidationError as e:
+        errors.update({k: v[0] for k, v in e.message_dict.items()})
+    if errors:
+        raise ValidationError(errors)
+    if incident.written_at is not None:
+        raise ValidationError(_("The written report is in: add a follow-up report."))
+    now = timezone.now()
+    kind = ReportKind.WRITTEN
+    report = IncidentReport.objects.create(
+        incident=incident, kind=kind, submitted_by=by, submitted_at=now, **texts
+    )
+    changed = {"grade": grade, "category": category}
+    Incident.objects.filter(pk=incident.pk).update(grade=grade, category=category, written_at=now)
+    limits = limits_for(category, grade, StageLevel.UNIT)
+    _timeline(
+        incident,
+        EntryKind.WRITTEN,
+        _("Grade %(grade)s, by %(by)s") % {"grade": Grade(grade).label, "by": by.name},
+        person=by,
+        at=now,
+        late=now - (incident.reported_at + limits.written),
+    )
+    audit_record(
+        action="create",
+        model="incidents.incidentreport",
+        object_id=report.pk,
+        object_repr=str(incident),
+        changes={"kind": kind, **changed},
+        actor=Actor(id=by.pk, label=str(by)),
+    )
+    return report
+
+
+@transaction.atomic
+def incident_follow_up(
+    *, by: Person, incident: Incident, changes: str, measures: str = "", grade: str = ""
+) -> IncidentReport:
+    """A follow-up report (续报): what changed (required), and a new grade if it changed."""
+    access.require(access.can_handle_incident(by, incident.unit))
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    _require_open(incident)
+    if grade and grade not in Grade.values:
+        raise ValidationError({"grade": _("Choose a grade.")})
+    texts = _clean_texts({"changes": changes, "measures": measures}, ("changes",))
+    now = timezone.now()
+    report = IncidentReport.objects.create(
+        incident=incident, kind=ReportKind.FOLLOW_UP, submitted_by=by, submitted_at=now, **texts
+    )
+    if grade and grade != incident.grade:
+        Incident.objects.filter(pk=incident.pk).update(grade=grade)
+    last = (
+        IncidentReport.objects.filter(incident=incident)
+        .exclude(pk=report.pk)
+        .order_by("-submitted_at")
+        .values_list("submitted_at", flat=True)
+        .first()
+    )
+    limits = limits_for(incident.category, grade or incident.grade, StageLevel.UNIT)
+    since = last or incident.reported_at
+    _timeline(
+        incident,
+        EntryKind.FOLLOW_UP,
+        texts["changes"][:200],
+        person=by,
+        at=now,
+        late=now - (since + limits.follow_up),
+    )
+    audit_record(
+        action="create",
+        model="incidents.incidentreport",
+        object_id=report.pk,
+        object_repr=str(incident),
+        changes={"kind": ReportKind.FOLLOW_UP, "grade": grade or incident.grade},
+        actor=Actor(id=by.pk, label=str(by)),
+    )
+    return report
+
+
+@transaction.atomic
+def incident_close(
+    *,
+    by: Person,
+    incident: Incident,
+    cause: str,
+    handling: str,
+    losses: str,
+    lessons: str,
+    corrective: str,
+) -> IncidentReport:
+    """The final report (终报): cause, handling, losses, lessons, corrective measures, every
+    one required; it closes the incident. The written report must come first."""
+    access.require(access.can_handle_incident(by, incident.unit))
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    _require_open(incident)
+    if incident.written_at is None:
+        raise ValidationError(_("Submit the written report first."))
+    texts = _clean_texts(
+        {
+            "cause": cause,
+            "handling": handling,
+            "losses": losses,
+            "lessons": lessons,
+            "corrective": corrective,
+        },
+        FINAL_FIELDS,
+    )
+    now = timezone.now()
+    report = IncidentReport.objects.create(
+        incident=incident, kind=ReportKind.FINAL, submitted_by=by, submitted_at=now, **texts
+    )
+    Incident.objects.filter(pk=incident.pk).update(state=State.CLOSED, closed_at=now)
+    limits = limits_for(incident.category, incident.grade, StageLevel.UNIT)
+    _timeline(
+        incident,
+        EntryKind.FINAL,
+        _("Closed by %(by)s") % {"by": by.name},
+        person=by,
+        at=now,
+        late=now - (incident.reported_at + limits.final),
+    )
+    audit_record(
+        action="update",
+        model="incidents.incident",
+        object_id=incident.pk,
+        object_repr=str(incident),
+        changes={"state": State.CLOSED, "closed_at": now},
+        actor=Actor(id=by.pk, label=str(by)),
+    )
+    return report

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "incidents"
+urlpatterns = [
+    path("", views.incident_list, name="list"),
+    path("new/", views.incident_new, name="new"),
+    path("sos/", views.incident_sos, name="sos"),
+    path("<int:pk>/", views.incident_detail, name="detail"),
+    path("<int:pk>/ack/", views.incident_ack, name="ack"),
+    path("<int:pk>/written/", views.incident_written, name="written"),
+    path("<int:pk>/follow-up/", views.incident_follow_up, name="follow-up"),
+    path("<int:pk>/final/", views.incident_final, name="final"),
+]

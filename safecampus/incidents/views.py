@@ -1,0 +1,198 @@
+"""Incident pages: report one (the quick report, and the SOS button's page), the list, one
+incident with its chain and timeline, and the written, follow-up and final reports."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from safecampus.orgs import access
+from safecampus.orgs.forms import apply_errors
+from safecampus.orgs.models import Area, Membership, UnitKind
+
+from . import selectors, services
+from .forms import FinalReportForm, FollowUpForm, QuickReportForm, WrittenReportForm
+from .models import Incident, Kind, State
+
+EMERGENCY_NUMBERS = [
+    ("119", _("Fire")),
+    ("110", _("Police")),
+    ("120", _("Ambulance")),
+    ("122", _("Traffic accident")),
+]
+REPORTING_KINDS = (UnitKind.BUREAU, UnitKind.GROUP, UnitKind.SCHOOL, UnitKind.KINDERGARTEN)
+
+
+def _numbers() -> list[tuple[str, str]]:
+    return [(n, str(label)) for n, label in EMERGENCY_NUMBERS]
+
+
+@login_required
+def incident_list(request: HttpRequest) -> HttpResponse:
+    state = request.GET.get("state", State.OPEN)
+    rows = selectors.incidents_list(request.user, state=state)
+    page = Paginator(rows, 30).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "incidents/list.html",
+        {"page": page, "state": state, "states": State.choices, "numbers": _numbers()},
+    )
+
+
+@login_required
+def incident_new(request: HttpRequest) -> HttpResponse:
+    """The quick report: type, place, what happened, people hurt, emergency services called."""
+    units = access.units_visible(request.user, include_archived=False).filter(
+        kind__in=REPORTING_KINDS
+    )
+    own = (
+        Membership.objects.filter(person=request.user, unit__archived_at__isnull=True)
+        .order_by("unit__path")
+        .values_list("unit_id", flat=True)
+        .first()
+    )
+    areas = Area.objects.filter(unit__in=units, archived_at__isnull=True).select_related("unit")
+    if own is not None:
+        areas = areas.filter(unit_id=own) if request.method != "POST" else areas
+    form = QuickReportForm(
+        request.POST or None,
+        units=units.order_by("path"),
+        areas=areas.order_by("unit__path", "name"),
+        initial={"unit": own},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            incident = services.incident_report(
+                by=request.user,
+                unit=data["unit"],
+                kind=data["kind"],
+                summary=data["summary"],
+                place=data["place"],
+                area=data["area"],
+                injured=data["injured"],
+                emergency_called=data["emergency_called"],
+                occurred_at=data["occurred_at"],
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Reported. The unit and the bureau are being called."))
+            return redirect("incidents:detail", pk=incident.pk)
+    return render(request, "incidents/new.html", {"form": form, "numbers": _numbers()})
+
+
+SOS_KINDS = (Kind.FIRE, Kind.INJURY, Kind.VIOLENCE, Kind.FOOD_POISONING, Kind.MISSING, Kind.OTHER)
+
+
+@login_required
+def incident_sos(request: HttpRequest) -> HttpResponse:
+    """The SOS button's page: one tap on a type reports it at one's own unit (the second
+    tap); the details follow on the incident's page. Without a unit of one's own: the
+    quick report's form."""
+    membership = (
+        Membership.objects.filter(person=request.user, unit__archived_at__isnull=True)
+        .select_related("unit")
+        .order_by("unit__path")
+        .first()
+    )
+    if membership is None:
+        return redirect("incidents:new")
+    unit = membership.unit
+    if request.method == "POST":
+        kind = request.POST.get("kind", "")
+        if kind not in SOS_KINDS:
+            messages.error(request, _("Choose the type of incident."))
+        else:
+            incident = services.incident_report(
+                by=request.user,
+                unit=unit,
+                kind=kind,
+                summary=_("SOS: reported with the SOS button; details to follow."),
+            )
+            messages.success(request, _("Reported. The unit and the bureau are being called."))
+            return redirect("incidents:detail", pk=incident.pk)
+    kinds = [(k.value, k.label) for k in SOS_KINDS]
+    return render(
+        request, "incidents/sos.html", {"unit": unit, "kinds": kinds, "numbers": _numbers()}
+    )
+
+
+def _detail_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
+    names = selectors.shows_names(request.user, incident)
+    return {
+        "incident": incident,
+        "names": names,
+        "hidden": selectors.HIDDEN,
+        "timeline": selectors.timeline(incident),
+        "reports": selectors.reports(incident),
+        "calls": selectors.calls(incident),
+        "stages": list(incident.stages.select_related("unit", "acknowledged_by")),
+        "my_call": services.my_call(incident, request.user),
+        "handles": access.can_handle_incident(request.user, incident.unit),
+        "numbers": _numbers(),
+    }
+
+
+@login_required
+def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = selectors.incident_or_404(request.user, pk)
+    return render(request, "incidents/detail.html", _detail_context(request, incident))
+
+
+@login_required
+@require_POST
+def incident_ack(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = selectors.incident_or_404(request.user, pk)
+    services.incident_acknowledge_mine(by=request.user, incident=incident)
+    messages.success(request, _("Acknowledged."))
+    return redirect("incidents:detail", pk=incident.pk)
+
+
+def _report_page(
+    request: HttpRequest, pk: int, form_class: type, action: Any, title: str, testid: str
+) -> HttpResponse:
+    incident = selectors.incident_or_404(request.user, pk)
+    access.require(access.can_handle_incident(request.user, incident.unit))
+    initial = {"grade": incident.grade, "category": incident.category}
+    form = form_class(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            action(by=request.user, incident=incident, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Report saved."))
+            return redirect("incidents:detail", pk=incident.pk)
+    return render(
+        request,
+        "incidents/report_form.html",
+        {"incident": incident, "form": form, "title": title, "testid": testid},
+    )
+
+
+@login_required
+def incident_written(request: HttpRequest, pk: int) -> HttpResponse:
+    return _report_page(
+        request, pk, WrittenReportForm, services.incident_write, _("Written report"), "written"
+    )
+
+
+@login_required
+def incident_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
+    return _report_page(
+        request, pk, FollowUpForm, services.incident_follow_up, _("Follow-up report"), "follow-up"
+    )
+
+
+@login_required
+def incident_final(request: HttpRequest, pk: int) -> HttpResponse:
+    return _report_page(
+        request, pk, FinalReportForm, services.incident_close, _("Final report"), "final"
+    )
