@@ -354,6 +354,8 @@ NOTIFY_LEASE_SECONDS = float(env_int("NOTIFY_LEASE_SECONDS", 10, minimum=1))
 # NOTIFY_GIVE_UP_AFTER hours have passed since the first try (the administrator may change it).
 NOTIFY_SLOW_RETRY = env_int("NOTIFY_SLOW_RETRY", 1800, minimum=1)
 NOTIFY_GIVE_UP_AFTER = env_int("NOTIFY_GIVE_UP_AFTER", 72, minimum=1)
+# The acknowledge link in a message works this many days after it was sent (then: 410).
+NOTIFY_ACK_LINK_DAYS = env_int("NOTIFY_ACK_LINK_DAYS", 14, minimum=1)
 WORKER_HEARTBEAT_SECONDS = float(env_int("WORKER_HEARTBEAT_SECONDS", 5, minimum=1))
 WORKER_STALE_SECONDS = float(env_int("WORKER_STALE_SECONDS", 180, minimum=10))
 

@@ -6,7 +6,8 @@ end-to-end check of them, and every record is in the audit trail.
 Each app's part of the demo is one function here, called in order by `demo_load`:
 `demo_orgs` (the tree, people, roles, areas), `demo_notify` (SMS templates),
 `demo_notices` (a warning, half acknowledged), `demo_reports` (two weeks of daily
-reports), `demo_duty` (this month's duty rosters, with one gap). An app added later adds its own `demo_<app>` and one line in `_build`.
+reports), `demo_duty` (this month's duty rosters, with one gap), `demo_incidents` (three
+incidents: one escalated because nobody acknowledged, one followed up, one closed). An app added later adds its own `demo_<app>` and one line in `_build`.
 """
 
 import random
@@ -105,6 +106,7 @@ def _build(rng: random.Random) -> None:
     demo_notices(officer, bureau)
     demo_reports(officer, bureau, rng)
     demo_duty(officer, bureau)
+    demo_incidents()
 
 
 def demo_orgs(rng: random.Random) -> tuple[Person, Unit]:
@@ -477,3 +479,115 @@ def demo_duty(officer: Person, bureau: Unit) -> None:
         left_open=left_open,
         log=log,
     )
+
+
+def demo_incidents() -> None:
+    """Three incidents through the services: a kitchen fire at 城关镇中心小学 half an hour
+    ago that nobody acknowledged within ten minutes (the worker called the next on the
+    chain); a bullying case at 西山镇中心小学 yesterday, acknowledged, written up and followed
+    up; a closed one last week with its final report. Times are moved back as they would
+    have been (the services stamp "now")."""
+    from safecampus.incidents import services as incidents
+    from safecampus.incidents.models import (
+        Call,
+        Incident,
+        IncidentReport,
+        Kind,
+        Stage,
+        TimelineEntry,
+    )
+
+    def back(incident: Incident, delta: timedelta) -> None:
+        """Move an incident's times back by `delta`, as if reported then."""
+        from django.db.models import F
+
+        Incident.objects.filter(pk=incident.pk).update(
+            occurred_at=F("occurred_at") - delta,
+            reported_at=F("reported_at") - delta,
+            written_at=F("written_at") - delta,
+            closed_at=F("closed_at") - delta,
+        )
+        TimelineEntry.objects.filter(incident=incident).update(at=F("at") - delta)
+        IncidentReport.objects.filter(incident=incident).update(
+            submitted_at=F("submitted_at") - delta
+        )
+        Stage.objects.filter(incident=incident).update(
+            due_at=F("due_at") - delta, acknowledged_at=F("acknowledged_at") - delta
+        )
+        Call.objects.filter(stage__incident=incident).update(
+            called_at=F("called_at") - delta, acknowledged_at=F("acknowledged_at") - delta
+        )
+
+    duty = Person.objects.get(username="school.duty")
+    principal = Person.objects.get(username="school.principal")
+    school = Unit.objects.get(name="城关镇中心小学")
+    fire = incidents.incident_report(
+        by=duty,
+        unit=school,
+        kind=Kind.FIRE,
+        summary="食堂后厨油锅起火，已用灭火器扑灭，学生已疏散到操场。",
+        place="食堂后厨",
+        injured=0,
+        emergency_called=True,
+    )
+    back(fire, timedelta(minutes=10, seconds=40))
+    unit_stage = fire.stages.get(level="unit")
+    incidents.stage_limit_passed(stage_id=unit_stage.pk, tier=unit_stage.tier)
+
+    other = Unit.objects.get(name="西山镇中心小学")
+    other_principal = Person.objects.get(username="other.principal")
+    bullying = incidents.incident_report(
+        by=other_principal,
+        unit=other,
+        kind=Kind.BULLYING,
+        summary="课间两名四年级学生发生推搡，一名学生膝盖擦伤。",
+        place="教学楼二楼走廊",
+        injured=1,
+    )
+    incidents.incident_acknowledge_mine(by=other_principal, incident=bullying)
+    incidents.incident_write(
+        by=other_principal,
+        incident=bullying,
+        grade="4",
+        category="social",
+        source="班主任报告",
+        scope="四年级二班",
+        affected="学生甲膝盖擦伤，已由校医处理",
+        trend="已平息",
+        measures="通知双方家长到校，心理老师介入谈话",
+    )
+    incidents.incident_follow_up(
+        by=other_principal, incident=bullying, changes="双方家长已到校，达成和解。"
+    )
+    back(bullying, timedelta(days=1))
+
+    closed = incidents.incident_report(
+        by=principal,
+        unit=school,
+        kind=Kind.INJURY,
+        summary="体育课跳远时一名学生扭伤脚踝。",
+        place="操场",
+        injured=1,
+    )
+    incidents.incident_acknowledge_mine(by=principal, incident=closed)
+    incidents.incident_write(
+        by=principal,
+        incident=closed,
+        grade="4",
+        category="accident",
+        source="体育老师报告",
+        scope="五年级一班体育课",
+        affected="学生一名，脚踝扭伤",
+        trend="已送医，无大碍",
+        measures="校医冰敷后由家长陪同就医",
+    )
+    incidents.incident_close(
+        by=principal,
+        incident=closed,
+        cause="沙坑边缘不平",
+        handling="校医处理，家长陪同就医",
+        losses="无财产损失",
+        lessons="器材和场地课前检查不到位",
+        corrective="体育课前检查沙坑，补平边缘",
+    )
+    back(closed, timedelta(days=6))

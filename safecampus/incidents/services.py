@@ -224,11 +224,12 @@ def _call_text(incident: Incident) -> tuple[str, str]:
 
 def _call_tier(stage: Stage, tier: int, now: dt.datetime) -> int:
     """Call the tier's people not yet called at this stage. Where nobody new is called
-    who has a channel beyond the app, the next tier is called at once. Returns the tier
-    reached, or -1 when the chain has nobody left."""
+    who has a channel beyond the app, the next tier is called at once. Returns the last
+    tier at which someone was called (its limit then runs), or -1 when nobody was."""
     incident = stage.incident
     title, body = _call_text(incident)
     last = max(1, len(stage.unit.path) // Unit.steplen - 1)  # tier 2 on: one level up each
+    reached = -1
     while tier <= last:
         called = set(stage.calls.values_list("person_id", flat=True))
         people: dict[int, tuple[Person, str]] = {}
@@ -272,10 +273,12 @@ def _call_tier(stage: Stage, tier: int, now: dt.datetime) -> int:
                     person=person,
                     at=now,
                 )
+        if people:
+            reached = tier
         if any_reachable:
             return tier
         tier += 1
-    return -1
+    return reached
 
 
 def _open_stage(incident: Incident, level: str, unit: Unit, now: dt.datetime) -> Stage:

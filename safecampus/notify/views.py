@@ -2,12 +2,14 @@
 
 import datetime as dt
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -66,9 +68,13 @@ def ack(request: HttpRequest, token: str) -> HttpResponse:
     delivery = Delivery.objects.select_related("notification").filter(ack_token=token).first()
     if delivery is None or not delivery.notification.requires_ack:
         raise Http404
+    context = {"d": delivery, "n": delivery.notification}
+    age = timezone.now() - delivery.notification.created_at
+    if age > dt.timedelta(days=settings.NOTIFY_ACK_LINK_DAYS) and delivery.acknowledged_at is None:
+        return render(request, "notify/ack.html", context | {"expired": True}, status=410)
     if request.method == "POST":
         services.delivery_acknowledge(delivery=delivery)
-    return render(request, "notify/ack.html", {"d": delivery, "n": delivery.notification})
+    return render(request, "notify/ack.html", context)
 
 
 # --- A unit's robots ---------------------------------------------------------------------

@@ -119,3 +119,25 @@ class DemoTest(TestCase):
         page = client.get(reverse("duty:shift", args=[left_open.pk]))
         self.assertEqual(len(page.context["log"]), left_open.log.count())
         self.assertGreaterEqual(left_open.log.count(), 3)
+
+    def test_incidents_escalated_followed_up_and_closed_to_look_at(self):
+        from safecampus.incidents.models import EntryKind, Incident, State
+
+        fire = Incident.objects.get(kind="fire")
+        self.assertTrue(fire.timeline.filter(kind=EntryKind.ESCALATED).exists())
+        self.assertGreaterEqual(fire.stages.get(level="unit").tier, 1)
+        escalated = fire.timeline.get(kind=EntryKind.ESCALATED)
+        self.assertGreaterEqual(escalated.late_seconds, 0)  # at the limit, not before it
+        self.assertTrue(
+            Incident.objects.filter(kind="bullying", state=State.OPEN, written_at__isnull=False)
+        )
+        closed = Incident.objects.get(state=State.CLOSED)
+        self.assertLess(
+            closed.closed_at, closed.reported_at.replace(year=closed.reported_at.year + 1)
+        )
+        for username in ("bureau.admin", "school.principal"):
+            client = Client(HTTP_ACCEPT_LANGUAGE="en")
+            client.force_login(Person.objects.get(username=username))
+            page = client.get(reverse("incidents:detail", args=[fire.pk]))
+            self.assertContains(page, 'data-testid="timeline"')
+            self.assertEqual(client.get(reverse("incidents:list")).status_code, 200)

@@ -272,3 +272,21 @@ class WrittenReportTests(IncidentCase):
         self.assertTrue(selectors.shows_names(self.leader_b, self.incident))
         self.assertTrue(selectors.shows_names(self.officer, self.incident))
         self.assertFalse(selectors.shows_names(self.duty_b, self.incident))
+
+
+class AckLinkExpiryTests(IncidentCase):
+    def test_an_old_link_is_refused_and_acknowledges_nothing(self) -> None:
+        with time_machine.travel(NOON, tick=False):
+            incident = services.incident_report(
+                by=self.duty_b, unit=self.school_b, kind=Kind.FIRE, summary="起火"
+            )
+        call = Call.objects.get(stage__incident=incident, person=self.leader_b)
+        email = Delivery.objects.get(notification=call.notification, transport="email")
+        with time_machine.travel(NOON + dt.timedelta(days=15), tick=False):
+            self.assertEqual(Client().post(reverse("ack", args=[email.ack_token])).status_code, 410)
+        call.refresh_from_db()
+        self.assertIsNone(call.acknowledged_at)
+        with time_machine.travel(NOON + dt.timedelta(days=13), tick=False):
+            self.assertEqual(Client().post(reverse("ack", args=[email.ack_token])).status_code, 200)
+        call.refresh_from_db()
+        self.assertIsNotNone(call.acknowledged_at)
