@@ -15,7 +15,7 @@ from safecampus.orgs import access
 from safecampus.orgs.models import Area, Unit
 
 from . import selectors, services
-from .models import Category, Grade, Incident, Kind, State
+from .models import Category, Grade, Incident, IncidentStep, Kind, State
 
 router = Router(tags=["incidents"])
 
@@ -277,3 +277,95 @@ def incident_final(
         by=request.user, incident=_incident(request, incident_id), **payload.dict()
     )
     return Status(201, {"id": report.pk, "kind": report.kind, "submitted_at": report.submitted_at})
+
+
+# --- The plan's steps, and the plans ------------------------------------------------------------
+
+
+class StepOut(Schema):
+    id: int
+    order: int
+    text: str
+    done_at: dt.datetime | None
+
+
+class PlanOut(Schema):
+    unit_id: int
+    kind: str
+    title: str
+    roles: str
+    steps: list[str]
+    contacts: str
+    supplies: str
+
+
+class PlanIn(Schema):
+    title: str = Field(max_length=100)
+    roles: str = Field("", max_length=5000)
+    steps: list[str] = Field(max_length=services.MAX_STEPS)
+    contacts: str = Field("", max_length=5000)
+    supplies: str = Field("", max_length=5000)
+
+
+def _step_out(step: IncidentStep) -> dict[str, Any]:
+    return {"id": step.pk, "order": step.order, "text": step.text, "done_at": step.done_at}
+
+
+@router.get("/incidents/{incident_id}/steps", response=list[StepOut])
+def incident_steps(request: HttpRequest, incident_id: int) -> list[dict[str, Any]]:
+    """The steps of the plan the incident follows, in order, with when each was done."""
+    incident = _incident(request, incident_id)
+    return [_step_out(s) for s in incident.steps.all()]
+
+
+@router.post("/incidents/{incident_id}/steps/{step_id}/done", response=StepOut)
+def incident_step_done(request: HttpRequest, incident_id: int, step_id: int) -> dict[str, Any]:
+    """Tick a step off (a second time changes nothing)."""
+    incident = _incident(request, incident_id)
+    step = incident.steps.filter(pk=step_id).first() if 1 <= step_id <= MAX_ID else None
+    if step is None:
+        raise Http404
+    return _step_out(services.step_done(by=request.user, step=step))
+
+
+def _plan_out(unit: Unit, kind: str) -> dict[str, Any]:
+    plan = services.plan_for(unit, kind)
+    return {
+        "unit_id": unit.pk,
+        "kind": kind,
+        "title": plan.title,
+        "roles": plan.roles,
+        "steps": plan.steps,
+        "contacts": plan.contacts,
+        "supplies": plan.supplies,
+    }
+
+
+def _visible_unit(request: HttpRequest, unit_id: int) -> Unit:
+    unit = Unit.objects.filter(pk=unit_id).first() if 1 <= unit_id <= MAX_ID else None
+    if unit is None or not access.unit_visible(request.user, unit):
+        raise Http404
+    return unit
+
+
+@router.get("/incidents/plans/{unit_id}/{kind}", response=PlanOut)
+def plan_get(request: HttpRequest, unit_id: int, kind: KindName) -> dict[str, Any]:
+    """The plan an incident of this type at this unit follows."""
+    return _plan_out(_visible_unit(request, unit_id), kind)
+
+
+@router.put("/incidents/plans/{unit_id}/{kind}", response=PlanOut)
+def plan_put(request: HttpRequest, unit_id: int, kind: KindName, payload: PlanIn) -> dict[str, Any]:
+    """Save the unit's own copy of the plan."""
+    unit = _visible_unit(request, unit_id)
+    services.plan_save(
+        by=request.user,
+        unit=unit,
+        kind=kind,
+        title=payload.title,
+        roles=payload.roles,
+        steps="\n".join(line.replace("\n", " ") for line in payload.steps),
+        contacts=payload.contacts,
+        supplies=payload.supplies,
+    )
+    return _plan_out(unit, kind)

@@ -64,3 +64,13 @@ class FinalReportForm(forms.Form):
     losses = forms.CharField(label=_("Losses"), widget=TEXT, max_length=5000)
     lessons = forms.CharField(label=_("Lessons"), widget=TEXT, max_length=5000)
     corrective = forms.CharField(label=_("Corrective measures"), widget=TEXT, max_length=5000)
+
+
+class PlanForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=100)
+    roles = forms.CharField(label=_("Roles"), widget=TEXT, required=False, max_length=5000)
+    steps = forms.CharField(
+        label=_("Steps, one a line"), widget=forms.Textarea(attrs={"rows": 8}), max_length=12000
+    )
+    contacts = forms.CharField(label=_("Contacts"), widget=TEXT, required=False, max_length=5000)
+    supplies = forms.CharField(label=_("Supplies"), widget=TEXT, required=False, max_length=5000)

@@ -286,3 +286,52 @@ class TimeLimit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.category} {self.grade} {self.level}"
+
+
+class EmergencyPlan(models.Model):
+    """A unit's own copy of the emergency plan (应急预案) for one incident type; without one,
+    the nearest unit's above it, else the shipped default (incidents.plans)."""
+
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("unit"), on_delete=models.CASCADE, related_name="emergency_plans"
+    )
+    kind = models.CharField(_("type"), max_length=20, choices=Kind.choices)
+    title = models.CharField(_("title"), max_length=100)
+    roles = models.TextField(_("roles"), blank=True)
+    steps = models.TextField(_("steps, one a line"))
+    contacts = models.TextField(_("contacts"), blank=True)
+    supplies = models.TextField(_("supplies"), blank=True)
+    updated_by = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("emergency plan")
+        verbose_name_plural = _("emergency plans")
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "kind"], name="incident_plan_unit_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit} {self.title}"
+
+
+class IncidentStep(models.Model):
+    """A step of the plan the incident follows, ticked off with who and when."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="steps")
+    order = models.PositiveSmallIntegerField(_("order"))
+    text = models.CharField(_("step"), max_length=300)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    done_by = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("plan step")
+        verbose_name_plural = _("plan steps")
+        ordering = ["incident", "order"]
+
+    def __str__(self) -> str:
+        return f"{self.order}. {self.text}"

@@ -47,10 +47,12 @@ from .models import (
     KIND_CATEGORY,
     Call,
     Category,
+    EmergencyPlan,
     EntryKind,
     Grade,
     Incident,
     IncidentReport,
+    IncidentStep,
     Kind,
     ReportKind,
     Stage,
@@ -59,6 +61,7 @@ from .models import (
     TimeLimit,
     TimelineEntry,
 )
+from .plans import PlanText, default_plan
 
 EVENT_CALL = "incident_call"
 ACK_TIMER = "incidents.ack_limit"
@@ -387,6 +390,11 @@ def incident_report(
         changes={"unit": unit.pk, "kind": kind, "grade": grade, "injured": injured},
         actor=Actor(id=by.pk, label=str(by)),
     )
+    plan = plan_for(unit, kind)
+    IncidentStep.objects.bulk_create(
+        IncidentStep(incident=incident, order=i, text=text[:300])
+        for i, text in enumerate(plan.steps, start=1)
+    )
     _open_stage(incident, StageLevel.UNIT, unit, now)
     bureau = bureau_of(unit)
     if bureau is not None and bureau.pk != unit.pk:
@@ -704,3 +712,103 @@ def incident_close(
         actor=Actor(id=by.pk, label=str(by)),
     )
     return report
+
+
+# --- Emergency plans and their steps ----------------------------------------------------------
+
+MAX_STEPS = 40
+
+
+def plan_for(unit: Unit, kind: str) -> PlanText:
+    """The plan an incident of `kind` at `unit` follows: the unit's own copy, else the
+    nearest unit's above it, else the shipped default."""
+    paths = [unit.path[:i] for i in range(Unit.steplen, len(unit.path) + 1, Unit.steplen)]
+    own = (
+        EmergencyPlan.objects.filter(unit__path__in=paths, kind=kind)
+        .order_by("-unit__depth")
+        .first()
+    )
+    if own is None:
+        return default_plan(kind)
+    return PlanText(
+        own.title,
+        own.roles,
+        [line for line in own.steps.splitlines() if line.strip()],
+        own.contacts,
+        own.supplies,
+    )
+
+
+@transaction.atomic
+def plan_save(
+    *,
+    by: Person,
+    unit: Unit,
+    kind: str,
+    title: str,
+    roles: str,
+    steps: str,
+    contacts: str,
+    supplies: str,
+) -> EmergencyPlan:
+    """Save the unit's own copy of the plan for `kind` (the default is never changed)."""
+    access.require(access.can_edit_emergency_plans(by, unit))
+    errors: dict[str, str] = {}
+    if kind not in Kind.values:
+        errors["kind"] = _("Choose the type of incident.")
+    title = (title or "").strip()
+    if not title:
+        errors["title"] = _("This field is required.")
+    lines = [line.strip() for line in (steps or "").splitlines() if line.strip()]
+    if not lines:
+        errors["steps"] = _("Write at least one step, one a line.")
+    elif len(lines) > MAX_STEPS or any(len(line) > 300 for line in lines):
+        errors["steps"] = _("At most %(n)d steps of 300 characters.") % {"n": MAX_STEPS}
+    if any("\x00" in (v or "") for v in (title, roles, steps, contacts, supplies)):
+        errors["title"] = _("Null characters are not allowed.")
+    if errors:
+        raise ValidationError(errors)
+    plan, _created = EmergencyPlan.objects.update_or_create(
+        unit=unit,
+        kind=kind,
+        defaults={
+            "title": title[:100],
+            "roles": (roles or "").strip(),
+            "steps": "\n".join(lines),
+            "contacts": (contacts or "").strip(),
+            "supplies": (supplies or "").strip(),
+            "updated_by": by,
+        },
+    )
+    audit_record(
+        action="update",
+        model="incidents.emergencyplan",
+        object_id=plan.pk,
+        object_repr=str(plan),
+        changes={"kind": kind, "steps": len(lines)},
+        actor=Actor(id=by.pk, label=str(by)),
+    )
+    return plan
+
+
+@transaction.atomic
+def step_done(*, by: Person, step: IncidentStep) -> IncidentStep:
+    """Tick a step off (once: a second tick changes nothing)."""
+    incident = step.incident
+    called = Call.objects.filter(stage__incident=incident, person_id=by.pk).exists()
+    access.require(access.can_tick_incident_step(by, incident.unit, called=called))
+    _require_open(incident)
+    now = timezone.now()
+    if IncidentStep.objects.filter(pk=step.pk, done_at__isnull=True).update(
+        done_at=now, done_by=by
+    ):
+        audit_record(
+            action="update",
+            model="incidents.incidentstep",
+            object_id=step.pk,
+            object_repr=str(step)[:200],
+            changes={"done_at": now},
+            actor=Actor(id=by.pk, label=str(by)),
+        )
+    step.refresh_from_db()
+    return step

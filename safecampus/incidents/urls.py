@@ -12,4 +12,7 @@ urlpatterns = [
     path("<int:pk>/written/", views.incident_written, name="written"),
     path("<int:pk>/follow-up/", views.incident_follow_up, name="follow-up"),
     path("<int:pk>/final/", views.incident_final, name="final"),
+    path("<int:pk>/steps/<int:step_id>/", views.incident_step, name="step"),
+    path("plans/<int:unit_id>/", views.plans, name="plans"),
+    path("plans/<int:unit_id>/<str:kind>/", views.plan_edit, name="plan-edit"),
 ]

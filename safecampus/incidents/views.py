@@ -7,8 +7,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -17,8 +18,8 @@ from safecampus.orgs.forms import apply_errors
 from safecampus.orgs.models import Area, Membership, UnitKind
 
 from . import selectors, services
-from .forms import FinalReportForm, FollowUpForm, QuickReportForm, WrittenReportForm
-from .models import Incident, Kind, State
+from .forms import FinalReportForm, FollowUpForm, PlanForm, QuickReportForm, WrittenReportForm
+from .models import EmergencyPlan, Incident, IncidentStep, Kind, State
 
 EMERGENCY_NUMBERS = [
     ("119", _("Fire")),
@@ -136,6 +137,14 @@ def _detail_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
         "stages": list(incident.stages.select_related("unit", "acknowledged_by")),
         "my_call": services.my_call(incident, request.user),
         "handles": access.can_handle_incident(request.user, incident.unit),
+        "steps": list(incident.steps.select_related("done_by")),
+        "may_tick": incident.state == State.OPEN
+        and access.can_tick_incident_step(
+            request.user,
+            incident.unit,
+            called=incident.stages.filter(calls__person_id=request.user.pk).exists(),
+        ),
+        "plan": services.plan_for(incident.unit, incident.kind),
         "numbers": _numbers(),
     }
 
@@ -195,4 +204,66 @@ def incident_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
 def incident_final(request: HttpRequest, pk: int) -> HttpResponse:
     return _report_page(
         request, pk, FinalReportForm, services.incident_close, _("Final report"), "final"
+    )
+
+
+@login_required
+@require_POST
+def incident_step(request: HttpRequest, pk: int, step_id: int) -> HttpResponse:
+    incident = selectors.incident_or_404(request.user, pk)
+    step = get_object_or_404(IncidentStep, pk=step_id, incident=incident)
+    try:
+        services.step_done(by=request.user, step=step)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect(f"{reverse('incidents:detail', args=[incident.pk])}#steps")
+
+
+@login_required
+def plans(request: HttpRequest, unit_id: int) -> HttpResponse:
+    """The unit's emergency plans: one a type, its own copy or the one it follows."""
+    unit = access.unit_or_404(request.user, unit_id)
+    own = set(EmergencyPlan.objects.filter(unit=unit).values_list("kind", flat=True))
+    rows = [
+        {"kind": k, "label": label, "plan": services.plan_for(unit, k), "own": k in own}
+        for k, label in Kind.choices
+    ]
+    return render(
+        request,
+        "incidents/plans.html",
+        {
+            "unit": unit,
+            "rows": rows,
+            "may_edit": access.can_edit_emergency_plans(request.user, unit),
+        },
+    )
+
+
+@login_required
+def plan_edit(request: HttpRequest, unit_id: int, kind: str) -> HttpResponse:
+    unit = access.unit_or_404(request.user, unit_id)
+    if kind not in Kind.values:
+        raise Http404
+    access.require(access.can_edit_emergency_plans(request.user, unit))
+    plan = services.plan_for(unit, kind)
+    initial = {
+        "title": plan.title,
+        "roles": plan.roles,
+        "steps": "\n".join(plan.steps),
+        "contacts": plan.contacts,
+        "supplies": plan.supplies,
+    }
+    form = PlanForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.plan_save(by=request.user, unit=unit, kind=kind, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Plan saved."))
+            return redirect("incidents:plans", unit_id=unit.pk)
+    return render(
+        request,
+        "incidents/plan_form.html",
+        {"unit": unit, "form": form, "kind_label": Kind(kind).label},
     )

@@ -570,6 +570,17 @@ def can_see_incident_names(user: Any, unit: Unit) -> bool:
     return runs(user, unit)
 
 
+def can_tick_incident_step(user: Any, unit: Unit, *, called: bool) -> bool:
+    """Tick off a step of the incident's plan: those who handle it, and anyone the chain
+    called about it (`called`: the person has a call on this incident)."""
+    return runs(user, unit) or (called and _in_business(user))
+
+
+def can_edit_emergency_plans(user: Any, unit: Unit) -> bool:
+    """The unit's own copy of its emergency plans: its managers (and those above)."""
+    return runs(user, unit)
+
+
 def can_set_incident_limits(user: Any) -> bool:
     """The time limits per category, grade and level: a manager of a whole tree."""
     return any(len(p) == Unit.steplen for p in business_paths(user))

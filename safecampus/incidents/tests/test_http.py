@@ -221,3 +221,62 @@ class IncidentApiTests(IncidentCase, ApiTestCase):
             )
             stages = self.api(self.officer).get(f"/incidents/{pk}").json()["stages"]
         self.assertEqual({s["level"]: s["tier"] for s in stages}, {"unit": 1, "bureau": 0})
+
+
+class PlanPagesAndApiTests(IncidentCase, ApiTestCase):
+    def test_the_incident_page_shows_its_plan_and_a_called_person_ticks_a_step(self) -> None:
+        with time_machine.travel(NOON, tick=False):
+            incident = services.incident_report(
+                by=self.duty_b, unit=self.school_b, kind=Kind.FIRE, summary="起火"
+            )
+        client = self.client_for(self.duty_b)
+        page = client.get(reverse("incidents:detail", args=[incident.pk]))
+        self.assertContains(page, "火灾事故应急预案")
+        step = incident.steps.get(order=1)
+        client.post(reverse("incidents:step", args=[incident.pk, step.pk]))
+        step.refresh_from_db()
+        self.assertEqual(step.done_by, self.duty_b)
+        steps = self.api(self.officer).get(f"/incidents/{incident.pk}/steps").json()
+        self.assertIsNotNone(steps[0]["done_at"])
+        self.assertIsNone(steps[1]["done_at"])
+        # another unit's step id through this incident: 404
+        self.assertEqual(
+            self.api(self.duty_b).post(f"/incidents/{incident.pk}/steps/999999/done").status_code,
+            404,
+        )
+
+    def test_plans_page_edit_and_api(self) -> None:
+        client = self.client_for(self.leader_b)
+        page = client.get(reverse("incidents:plans", args=[self.school_b.pk]))
+        self.assertContains(page, 'data-testid="edit-fire"')
+        response = client.post(
+            reverse("incidents:plan-edit", args=[self.school_b.pk, "fire"]),
+            {"title": "本校火灾预案", "steps": "", "roles": "校长"},
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, "本校火灾预案")  # kept
+        self.assertIn("steps", response.context["form"].errors)
+        client.post(
+            reverse("incidents:plan-edit", args=[self.school_b.pk, "fire"]),
+            {"title": "本校火灾预案", "steps": "报警\n疏散"},
+        )
+        got = self.api(self.duty_b).get(f"/incidents/plans/{self.school_b.pk}/fire").json()
+        self.assertEqual(got["steps"], ["报警", "疏散"])
+        put = self.api(self.leader_b)._send(
+            "put", f"/incidents/plans/{self.school_b.pk}/drowning", {"title": "防溺水", "steps": []}
+        )
+        self.assertError(put, 422, "steps")
+        refused = self.api(self.duty_b)._send(
+            "put", f"/incidents/plans/{self.school_b.pk}/drowning", {"title": "x", "steps": ["a"]}
+        )
+        self.assertError(refused, 403)
+        self.assertEqual(
+            self.client_for(self.duty_b)
+            .get(reverse("incidents:plan-edit", args=[self.school_b.pk, "fire"]))
+            .status_code,
+            403,
+        )
+        self.assertEqual(
+            self.api(self.principal_a).get(f"/incidents/plans/{self.school_b.pk}/fire").status_code,
+            404,
+        )

@@ -290,3 +290,77 @@ class AckLinkExpiryTests(IncidentCase):
             self.assertEqual(Client().post(reverse("ack", args=[email.ack_token])).status_code, 200)
         call.refresh_from_db()
         self.assertIsNotNone(call.acknowledged_at)
+
+
+class PlanTests(IncidentCase):
+    def test_an_incident_follows_the_nearest_plan_and_its_steps_are_ticked_once(self) -> None:
+        from safecampus.incidents.plans import DEFAULT_PLANS
+
+        with time_machine.travel(NOON, tick=False):
+            fire = services.incident_report(
+                by=self.duty_b, unit=self.school_b, kind=Kind.FIRE, summary="起火"
+            )
+        self.assertEqual(
+            list(fire.steps.values_list("text", flat=True)), DEFAULT_PLANS[Kind.FIRE].steps
+        )
+        # the group's own copy applies to its schools; the school's own copy beats it
+        services.plan_save(
+            by=self.officer,
+            unit=self.group_2,
+            kind=Kind.FIRE,
+            title="学区火灾预案",
+            roles="",
+            steps="报警\n疏散\n\n清点人数",
+            contacts="",
+            supplies="",
+        )
+        self.assertEqual(
+            services.plan_for(self.school_b, Kind.FIRE).steps, ["报警", "疏散", "清点人数"]
+        )
+        services.plan_save(
+            by=self.leader_b,
+            unit=self.school_b,
+            kind=Kind.FIRE,
+            title="本校火灾预案",
+            roles="",
+            steps="本校第一步",
+            contacts="",
+            supplies="",
+        )
+        self.assertEqual(services.plan_for(self.school_b, Kind.FIRE).title, "本校火灾预案")
+        self.assertEqual(
+            services.plan_for(self.school_a, Kind.FIRE).title, DEFAULT_PLANS[Kind.FIRE].title
+        )
+        step = fire.steps.get(order=2)
+        services.step_done(by=self.duty_b, step=step)  # called: may tick
+        first = step.done_at
+        services.step_done(by=self.leader_b, step=step)
+        step.refresh_from_db()
+        self.assertEqual((step.done_at, step.done_by), (first, self.duty_b))
+        with self.assertRaises(PermissionDenied):
+            services.step_done(by=self.principal_a, step=fire.steps.get(order=3))
+
+    def test_a_plan_without_steps_or_by_an_outsider_is_refused(self) -> None:
+        with self.assertRaises(ValidationError) as caught:
+            services.plan_save(
+                by=self.leader_b,
+                unit=self.school_b,
+                kind=Kind.FIRE,
+                title="",
+                roles="",
+                steps=" \n ",
+                contacts="",
+                supplies="",
+            )
+        self.assertEqual(set(caught.exception.message_dict), {"title", "steps"})
+        with self.assertRaises(PermissionDenied):
+            services.plan_save(
+                by=self.duty_b,
+                unit=self.school_b,
+                kind=Kind.FIRE,
+                title="x",
+                roles="",
+                steps="a",
+                contacts="",
+                supplies="",
+            )
