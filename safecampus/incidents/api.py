@@ -6,7 +6,7 @@ answers 404. The endpoints call incidents.services and incidents.selectors."""
 import datetime as dt
 from typing import Any, Literal
 
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
@@ -14,7 +14,7 @@ from safecampus.lib.api_types import Instant
 from safecampus.orgs import access
 from safecampus.orgs.models import Area, Unit
 
-from . import selectors, services
+from . import export, selectors, services
 from .models import Category, Grade, Incident, IncidentStep, Kind, State
 
 router = Router(tags=["incidents"])
@@ -369,3 +369,29 @@ def plan_put(request: HttpRequest, unit_id: int, kind: KindName, payload: PlanIn
         supplies=payload.supplies,
     )
     return _plan_out(unit, kind)
+
+
+@router.get(
+    "/incidents/{incident_id}/report.docx",
+    response={200: None},
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The report as a Word document in the official layout.",
+                "content": {
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {}
+                },
+            }
+        }
+    },
+)
+def incident_docx(request: HttpRequest, incident_id: int) -> HttpResponse:
+    """The report as the .docx an office submits (those who handle the incident)."""
+    incident = _incident(request, incident_id)
+    access.require(access.can_handle_incident(request.user, incident.unit))
+    response = HttpResponse(
+        export.report_docx(incident),
+        content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    )
+    response["Content-Disposition"] = f'attachment; filename="incident-{incident.pk}.docx"'
+    return response

@@ -1,15 +1,16 @@
 """Incident reads: the incidents a user sees, one incident with its timeline, and what a
 viewer may see of the names in it."""
 
+import datetime as dt
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from safecampus.orgs import access
 from safecampus.orgs.models import Unit
 
-from .models import Call, Incident, IncidentReport, State, TimelineEntry
+from .models import Call, EntryKind, Incident, IncidentReport, State, TimelineEntry
 
 HIDDEN = "***"
 
@@ -64,4 +65,19 @@ def calls(incident: Incident) -> list[Call]:
         Call.objects.filter(stage__incident=incident)
         .select_related("person", "stage__unit")
         .order_by("stage__level", "tier", "called_at", "pk")
+    )
+
+
+def register(
+    user: Any, *, under: Unit | None, start: dt.datetime, end: dt.datetime
+) -> QuerySet[Incident]:
+    """The incidents reported in [start, end) below `under`, each with its number of late
+    steps (timeline entries past their limit, but the report's own delay from the event)."""
+    late = Q(timeline__late_seconds__gt=0) & ~Q(timeline__kind=EntryKind.REPORTED)
+    return (
+        incidents_list(user, under=under)
+        .filter(reported_at__gte=start, reported_at__lt=end)
+        .select_related("area")
+        .annotate(late_steps=Count("timeline", filter=late))
+        .order_by("reported_at", "pk")
     )

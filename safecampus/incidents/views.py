@@ -1,6 +1,7 @@
 """Incident pages: report one (the quick report, and the SOS button's page), the list, one
 incident with its chain and timeline, and the written, follow-up and final reports."""
 
+import datetime as dt
 from typing import Any
 
 from django.contrib import messages
@@ -10,6 +11,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -17,7 +19,7 @@ from safecampus.orgs import access
 from safecampus.orgs.forms import apply_errors
 from safecampus.orgs.models import Area, Membership, UnitKind
 
-from . import selectors, services
+from . import export, selectors, services
 from .forms import FinalReportForm, FollowUpForm, PlanForm, QuickReportForm, WrittenReportForm
 from .models import EmergencyPlan, Incident, IncidentStep, Kind, State
 
@@ -27,6 +29,8 @@ EMERGENCY_NUMBERS = [
     ("120", _("Ambulance")),
     ("122", _("Traffic accident")),
 ]
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REPORTING_KINDS = (UnitKind.BUREAU, UnitKind.GROUP, UnitKind.SCHOOL, UnitKind.KINDERGARTEN)
 
 
@@ -267,3 +271,49 @@ def plan_edit(request: HttpRequest, unit_id: int, kind: str) -> HttpResponse:
         "incidents/plan_form.html",
         {"unit": unit, "form": form, "kind_label": Kind(kind).label},
     )
+
+
+@login_required
+def incident_docx(request: HttpRequest, pk: int) -> HttpResponse:
+    """The report as the Word document an office submits (those who handle it)."""
+    incident = selectors.incident_or_404(request.user, pk)
+    access.require(access.can_handle_incident(request.user, incident.unit))
+    response = HttpResponse(export.report_docx(incident), content_type=DOCX)
+    name = f"incident-{incident.pk}-{timezone.localdate():%Y%m%d}.docx"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@login_required
+def register_xlsx(request: HttpRequest) -> HttpResponse:
+    """事件登记台账 of a period (?from=YYYY-MM-DD&to=YYYY-MM-DD, default this month) below a
+    unit (?under=, default everything the user sees)."""
+    today = timezone.localdate()
+    start = _day(request.GET.get("from")) or today.replace(day=1)
+    end = _day(request.GET.get("to")) or today
+    if end < start:
+        start, end = end, start
+    under = None
+    if request.GET.get("under"):
+        under = access.unit_or_404(request.user, request.GET["under"])
+    rows = selectors.register(
+        request.user, under=under, start=_midnight(start), end=_midnight(end + dt.timedelta(days=1))
+    )
+    title = _("Incident register %(start)s – %(end)s") % {"start": start, "end": end}
+    data = export.register_workbook(rows, title=title, by=request.user.name)
+    response = HttpResponse(data, content_type=XLSX)
+    response["Content-Disposition"] = (
+        f'attachment; filename="incidents-{start:%Y%m%d}-{end:%Y%m%d}.xlsx"'
+    )
+    return response
+
+
+def _day(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=timezone.get_current_timezone())

@@ -5,6 +5,7 @@ report up, follows it up and closes it with the final report. Every page fits th
 import os
 
 import pytest
+from docx import Document
 
 from safecampus.browser import PHONE, BrowserTestCase, expect
 from safecampus.incidents.models import Call, EntryKind, Incident, State
@@ -63,6 +64,7 @@ class IncidentBrowserTest(BrowserTestCase):
         form.locator("[name=scope]").fill("食堂后厨")
         form.locator("[name=affected]").fill("无人受伤")
         form.locator("[name=trend]").fill("已扑灭")
+        form.locator("[name=grade]").select_option("4")
         self.fits()
         page.get_by_test_id("save-report").click()
         # a missing field is named, and what was typed is kept
@@ -92,4 +94,12 @@ class IncidentBrowserTest(BrowserTestCase):
             list(incident.reports.values_list("kind", flat=True)),
             ["written", "follow_up", "final"],
         )
+        # the report downloads as Word, and opens again with the unit, grade and measures
+        with page.expect_download() as download:
+            page.get_by_test_id("docx").click()
+        text = "\n".join(p.text for p in Document(download.value.path()).paragraphs)
+        self.assertIn("城关小学关于", text)
+        self.assertIn("IV 一般", text)
+        self.assertIn("切断燃气，疏散学生", text)
+        self.assertIn("每月消防演练", text)
         self.assert_no_console_errors()
