@@ -216,6 +216,85 @@ def incident_list(request: HttpRequest, filters: Query[ListFilter]) -> list[dict
     return [_out(request, i) for i in rows[:MAX_LIST]]
 
 
+class StatsFilter(Schema):
+    under: int | None = Field(None, ge=1, le=MAX_ID, description="A unit's subtree.")
+    month: str | None = Field(None, pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")
+
+
+class GradeRow(Schema):
+    grade: str
+    under_1h: int
+    under_24h: int
+    under_7d: int
+    older: int
+    total: int
+
+
+class CountRow(Schema):
+    key: str
+    n: int
+
+
+class UnitRow(Schema):
+    unit_id: int
+    unit: str
+    n: int
+    late: int
+
+
+class StatsOut(Schema):
+    month: str
+    open_by_grade: list[GradeRow]
+    waiting: int = Field(description="Stages of open incidents nobody has acknowledged yet.")
+    overdue: int = Field(description="Of those, past their limit.")
+    month_total: int
+    late_steps: int = Field(description="The month's steps taken after their limit (迟报).")
+    by_category: list[CountRow]
+    by_unit: list[UnitRow]
+
+
+@router.get("/incidents/stats", response=StatsOut)
+def incident_stats(request: HttpRequest, filters: Query[StatsFilter]) -> dict[str, Any]:
+    """The overview's figures: open incidents by grade and age, unacknowledged stages, the
+    month's late steps and its incidents by category and by unit."""
+    under = _visible_unit(request, filters.under) if filters.under else None
+    today = timezone.localdate()
+    first = dt.date.fromisoformat(filters.month + "-01") if filters.month else today.replace(day=1)
+    after = (first + dt.timedelta(days=32)).replace(day=1)
+    tz = timezone.get_current_timezone()
+    now = timezone.now()
+    data = selectors.overview(
+        request.user,
+        under=under,
+        month_start=dt.datetime.combine(first, dt.time(), tzinfo=tz),
+        month_end=dt.datetime.combine(after, dt.time(), tzinfo=tz),
+        now=now,
+    )
+    return {
+        "month": f"{first:%Y-%m}",
+        "open_by_grade": [
+            {
+                "grade": g,
+                "under_1h": r["1h"],
+                "under_24h": r["24h"],
+                "under_7d": r["7d"],
+                "older": r["older"],
+                "total": r["total"],
+            }
+            for g, r in data["by_grade"]
+        ],
+        "waiting": len(data["waiting"]),
+        "overdue": sum(1 for s in data["waiting"] if s.due_at < now),
+        "month_total": data["month_total"],
+        "late_steps": data["late_steps"],
+        "by_category": [{"key": r["category"], "n": r["n"]} for r in data["by_category"]],
+        "by_unit": [
+            {"unit_id": r["unit_id"], "unit": r["unit__name"], "n": r["n"], "late": r["late"]}
+            for r in data["by_unit"]
+        ],
+    }
+
+
 @router.get("/incidents/{incident_id}", response=IncidentOut)
 def incident_get(request: HttpRequest, incident_id: int) -> dict[str, Any]:
     return _out(request, _incident(request, incident_id), stages=True)

@@ -8,6 +8,7 @@ urlpatterns = [
     path("new/", views.incident_new, name="new"),
     path("sos/", views.incident_sos, name="sos"),
     path("register.xlsx", views.register_xlsx, name="register"),
+    path("overview/", views.incident_overview, name="overview"),
     path("<int:pk>/", views.incident_detail, name="detail"),
     path("<int:pk>/report.docx", views.incident_docx, name="docx"),
     path("<int:pk>/ack/", views.incident_ack, name="ack"),

@@ -21,7 +21,7 @@ from safecampus.orgs.models import Area, Membership, UnitKind
 
 from . import export, selectors, services
 from .forms import FinalReportForm, FollowUpForm, PlanForm, QuickReportForm, WrittenReportForm
-from .models import EmergencyPlan, Incident, IncidentStep, Kind, State
+from .models import Category, EmergencyPlan, Grade, Incident, IncidentStep, Kind, State
 
 EMERGENCY_NUMBERS = [
     ("119", _("Fire")),
@@ -150,6 +150,7 @@ def _detail_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
         ),
         "plan": services.plan_for(incident.unit, incident.kind),
         "numbers": _numbers(),
+        "late_kinds": selectors.LATE_KINDS,
     }
 
 
@@ -317,3 +318,33 @@ def _day(value: str | None) -> dt.date | None:
 
 def _midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=timezone.get_current_timezone())
+
+
+@login_required
+def incident_overview(request: HttpRequest) -> HttpResponse:
+    """The bureau's overview (?under=: one unit's subtree; ?month=YYYY-MM)."""
+    under = None
+    if request.GET.get("under"):
+        under = access.unit_or_404(request.user, request.GET["under"])
+    today = timezone.localdate()
+    month = _day((request.GET.get("month") or "") + "-01") or today.replace(day=1)
+    after = (month + dt.timedelta(days=32)).replace(day=1)
+    now = timezone.now()
+    data = selectors.overview(
+        request.user, under=under, month_start=_midnight(month), month_end=_midnight(after), now=now
+    )
+    categories = dict(Category.choices)
+    for row in data["by_category"]:
+        row["label"] = categories.get(row["category"], row["category"])
+    grades = dict(Grade.choices)
+    return render(
+        request,
+        "incidents/overview.html",
+        {
+            **data,
+            "by_grade": [(grades.get(g, g), row) for g, row in data["by_grade"]],
+            "under": under,
+            "month": month,
+            "now": now,
+        },
+    )

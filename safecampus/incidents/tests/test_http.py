@@ -280,3 +280,38 @@ class PlanPagesAndApiTests(IncidentCase, ApiTestCase):
             self.api(self.principal_a).get(f"/incidents/plans/{self.school_b.pk}/fire").status_code,
             404,
         )
+
+
+class OverviewTests(IncidentCase, ApiTestCase):
+    def test_open_by_grade_waiting_late_steps_by_category_and_unit(self) -> None:
+        now = dt.datetime.now(tz=NOON.tzinfo).replace(microsecond=0)
+        with time_machine.travel(now - dt.timedelta(hours=3), tick=False):
+            fire = services.incident_report(
+                by=self.duty_b, unit=self.school_b, kind=Kind.FIRE, summary="起火", grade="2"
+            )
+        with time_machine.travel(now - dt.timedelta(minutes=5), tick=False):
+            services.incident_report(
+                by=self.duty_b, unit=self.school_b, kind=Kind.INFECTIOUS, summary="发热"
+            )
+        with time_machine.travel(now - dt.timedelta(hours=1), tick=False):
+            services.incident_write(by=self.leader_b, incident=fire, **(WRITTEN | {"grade": "2"}))
+        stats = self.api(self.officer).get("/incidents/stats").json()
+        grades = {r["grade"]: r for r in stats["open_by_grade"]}
+        self.assertEqual(grades["2"]["under_24h"], 1)
+        self.assertEqual(grades["4"]["under_1h"], 1)
+        self.assertEqual(stats["month_total"], 2)
+        self.assertEqual(stats["waiting"], 4)  # nobody acknowledged: two stages each
+        self.assertEqual(stats["overdue"], 2)  # the fire's unit (10 min) and bureau (1 h)
+        self.assertEqual(stats["late_steps"], 1)  # the written report, 2 h after (limit 1 h)
+        self.assertEqual(
+            {r["key"]: r["n"] for r in stats["by_category"]}, {"accident": 1, "health": 1}
+        )
+        self.assertEqual(
+            stats["by_unit"], [{"unit_id": self.school_b.pk, "unit": "西山小学", "n": 2, "late": 1}]
+        )
+        page = self.client_for(self.officer).get(reverse("incidents:overview"))
+        self.assertContains(page, 'data-testid="late-steps">1<')
+        # another group's principal sees none of it
+        other = self.api(self.principal_a).get("/incidents/stats").json()
+        self.assertEqual((other["month_total"], other["waiting"]), (0, 0))
+        self.assertError(self.api(self.officer).get("/incidents/stats", month="2026-13"), 422)
