@@ -6,11 +6,13 @@ answers 404. The endpoints call incidents.services and incidents.selectors."""
 import datetime as dt
 from typing import Any, Literal
 
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from safecampus.lib.api_types import Instant
+from safecampus.lib.api_types import Day, Instant
 from safecampus.orgs import access
 from safecampus.orgs.models import Area, Unit
 
@@ -214,6 +216,64 @@ def incident_list(request: HttpRequest, filters: Query[ListFilter]) -> list[dict
         grade=filters.grade or "",
     )
     return [_out(request, i) for i in rows[:MAX_LIST]]
+
+
+class CrossCheckFilter(Schema):
+    date_from: Day | None = Field(None, alias="from", description="Default: 30 days ago.")
+    date_to: Day | None = Field(None, alias="to", description="Default: today.")
+
+
+class CrossCheckOut(Schema):
+    incident_id: int
+    unit_id: int
+    unit: str
+    day: dt.date
+    kind: str = Field(description="inconsistent | concealed (possibly: entered after)")
+    zero_report_at: dt.datetime
+    reported_at: dt.datetime
+    explanation_asked: bool
+
+
+@router.get("/incidents/cross-checks", response=list[CrossCheckOut])
+def incident_cross_checks(
+    request: HttpRequest, filters: Query[CrossCheckFilter]
+) -> list[dict[str, Any]]:
+    """Incidents against daily reports, for the level above: a zero report for a day with an
+    incident on record (inconsistent), an incident entered after a zero report covering its
+    time (concealed)."""
+    end = filters.date_to or timezone.localdate()
+    start = filters.date_from or end - dt.timedelta(days=30)
+    if (end - start).days > 366:
+        raise ValidationError({"from": _("At most a year at a time.")})
+    return [
+        {
+            "incident_id": c.incident.pk,
+            "unit_id": c.incident.unit_id,
+            "unit": c.incident.unit.name,
+            "day": c.day,
+            "kind": c.kind,
+            "zero_report_at": c.zero_at,
+            "reported_at": c.incident.reported_at,
+            "explanation_asked": c.asked,
+        }
+        for c in selectors.cross_checks(request.user, under=None, start=start, end=end)
+    ]
+
+
+@router.post("/incidents/{incident_id}/explain", response={201: EntryOut})
+def incident_explain(request: HttpRequest, incident_id: int) -> Status[dict[str, Any]]:
+    """Ask the unit to explain the mismatch of this incident with its daily report."""
+    incident = _incident(request, incident_id)
+    day = timezone.localtime(incident.occurred_at).date()
+    found = selectors.cross_checks(request.user, under=None, start=day, end=day)
+    mine = next((c for c in found if c.incident.pk == incident.pk), None)
+    if mine is None:
+        raise ValidationError({"incident_id": _("No mismatch with a daily report.")})
+    entry = services.explanation_ask(by=request.user, incident=incident, day=day, kind=mine.kind)
+    return Status(
+        201,
+        {"at": entry.at, "kind": entry.kind, "text": entry.text, "late_seconds": None},
+    )
 
 
 class StatsFilter(Schema):

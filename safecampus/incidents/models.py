@@ -198,6 +198,7 @@ class EntryKind(models.TextChoices):
     WRITTEN = "written", _("Written report")
     FOLLOW_UP = "follow_up", _("Follow-up report")
     FINAL = "final", _("Final report")
+    EXPLAIN = "explain", _("Explanation asked")
 
 
 class TimelineEntry(models.Model):

@@ -2,13 +2,16 @@
 viewer may see of the names in it."""
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from safecampus.orgs import access
 from safecampus.orgs.models import Unit
+from safecampus.reports.models import DailyReport
 
 from .models import Call, EntryKind, Incident, IncidentReport, Stage, State, TimelineEntry
 
@@ -152,3 +155,61 @@ def overview(
         "by_unit": by_unit,
         "month_total": month.count(),
     }
+
+
+# --- Cross-check with daily reports -----------------------------------------------------------
+
+
+class Mismatch:
+    INCONSISTENT = "inconsistent"  # a zero report for a day with an incident on record
+    CONCEALED = "concealed"  # an incident entered after a zero report covering its time
+
+
+@dataclass
+class CrossCheck:
+    incident: Incident
+    day: dt.date
+    kind: str
+    zero_at: dt.datetime  # when the zero report (its first zero version) was received
+    asked: bool
+
+
+def cross_checks(
+    user: Any, *, under: Unit | None, start: dt.date, end: dt.date
+) -> list[CrossCheck]:
+    """Incidents that occurred on a day their unit reported zero (its latest version still
+    zero), newest first: `inconsistent` where the incident was on record when the zero
+    report came in, `concealed` (possibly: 瞒报) where it was entered after. Only the
+    units whose business is run from above by `user` (access.can_ask_incident_explanation).
+    Two queries."""
+    tz = timezone.get_current_timezone()
+    incidents = [
+        i
+        for i in incidents_list(user, under=under).filter(
+            occurred_at__gte=dt.datetime.combine(start, dt.time(), tzinfo=tz),
+            occurred_at__lt=dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=tz),
+        )
+        if access.can_ask_incident_explanation(user, i.unit)
+    ]
+    if not incidents:
+        return []
+    reports: dict[tuple[int, dt.date], list[tuple[int, bool, dt.datetime]]] = {}
+    for unit_id, day, version, zero, at in DailyReport.objects.filter(
+        unit_id__in={i.unit_id for i in incidents}, date__gte=start, date__lte=end
+    ).values_list("unit_id", "date", "version", "zero", "submitted_at"):
+        reports.setdefault((unit_id, day), []).append((version, zero, at))
+    asked = set(
+        TimelineEntry.objects.filter(
+            incident__in=[i.pk for i in incidents], kind=EntryKind.EXPLAIN
+        ).values_list("incident_id", flat=True)
+    )
+    found = []
+    for incident in incidents:
+        day = timezone.localtime(incident.occurred_at, tz).date()
+        versions = sorted(reports.get((incident.unit_id, day), []))
+        if not versions or not versions[-1][1]:
+            continue  # no report that day, or its latest version reports something
+        zero_at = min(at for _v, zero, at in versions if zero)
+        kind = Mismatch.CONCEALED if incident.reported_at > zero_at else Mismatch.INCONSISTENT
+        found.append(CrossCheck(incident, day, kind, zero_at, incident.pk in asked))
+    return found

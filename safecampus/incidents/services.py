@@ -35,6 +35,7 @@ from safecampus.notify.models import Delivery, Transport, Urgency
 from safecampus.notify.services import (
     delivery_acknowledge,
     notification_create,
+    office_people,
     on_acknowledge,
     reachable_outside_app,
 )
@@ -812,3 +813,49 @@ def step_done(*, by: Person, step: IncidentStep) -> IncidentStep:
         )
     step.refresh_from_db()
     return step
+
+
+# --- Asking a unit to explain a mismatch with its daily report ---------------------------------
+
+EVENT_EXPLAIN = "incident_explain"
+
+
+@transaction.atomic
+def explanation_ask(*, by: Person, incident: Incident, day: dt.date, kind: str) -> TimelineEntry:
+    """Ask the incident's unit (its office contact, else its head) to explain why its daily
+    report for `day` said zero: an urgent message to acknowledge, and a timeline entry."""
+    access.require(access.can_ask_incident_explanation(by, incident.unit))
+    if kind == "concealed":
+        text = _(
+            "The incident of %(day)s was entered after your zero report for that day. "
+            "Explain why it was not reported (瞒报 is accountable)."
+        )
+    else:
+        text = _(
+            "Your daily report for %(day)s said zero while an incident of that day is on "
+            "record. Explain, and correct the report."
+        )
+    body = text % {"day": day.isoformat()}
+    people = office_people(incident.unit)
+    notification_create(
+        event=EVENT_EXPLAIN,
+        title=_("Explain: %(unit)s, %(day)s") % {"unit": incident.unit.name, "day": day},
+        body=body,
+        urgency=Urgency.URGENT,
+        requires_ack=True,
+        unit=incident.unit,
+        sender=by,
+        link=reverse("incidents:detail", kwargs={"pk": incident.pk}),
+        params={"incident": incident.pk, "day": day.isoformat(), "kind": kind},
+        people=people,
+    )
+    entry = _timeline(incident, EntryKind.EXPLAIN, body, person=by)
+    audit_record(
+        action="update",
+        model="incidents.incident",
+        object_id=incident.pk,
+        object_repr=str(incident),
+        changes={"explanation_asked": kind, "day": day.isoformat()},
+        actor=Actor(id=by.pk, label=str(by)),
+    )
+    return entry

@@ -348,3 +348,26 @@ def incident_overview(request: HttpRequest) -> HttpResponse:
             "now": now,
         },
     )
+
+
+@login_required
+def cross_checks(request: HttpRequest) -> HttpResponse:
+    """Incidents against daily reports (?from=&to=, default the last 30 days): zero reports
+    for days with an incident, and incidents entered after a zero report."""
+    today = timezone.localdate()
+    end = _day(request.GET.get("to")) or today
+    start = _day(request.GET.get("from")) or end - dt.timedelta(days=30)
+    if request.method == "POST":
+        incident = selectors.incident_or_404(request.user, request.POST.get("incident"))
+        day = timezone.localtime(incident.occurred_at).date()
+        found = selectors.cross_checks(request.user, under=None, start=day, end=day)
+        mine = next((c for c in found if c.incident.pk == incident.pk), None)
+        if mine is None:
+            raise Http404
+        services.explanation_ask(by=request.user, incident=incident, day=day, kind=mine.kind)
+        messages.success(request, _("The unit is asked to explain."))
+        return redirect(f"{request.path}?from={start}&to={end}")
+    rows = selectors.cross_checks(request.user, under=None, start=start, end=end)
+    return render(
+        request, "incidents/cross_checks.html", {"rows": rows, "start": start, "end": end}
+    )

@@ -581,6 +581,12 @@ def can_edit_emergency_plans(user: Any, unit: Unit) -> bool:
     return runs(user, unit)
 
 
+def can_ask_incident_explanation(user: Any, unit: Unit) -> bool:
+    """See the cross-checks of incidents against daily reports and ask a unit to explain
+    one: the level above (a manager of a unit above it), as for spot checks."""
+    return any(unit.path.startswith(p) and unit.path != p for p in business_paths(user))
+
+
 def can_set_incident_limits(user: Any) -> bool:
     """The time limits per category, grade and level: a manager of a whole tree."""
     return any(len(p) == Unit.steplen for p in business_paths(user))
