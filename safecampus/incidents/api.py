@@ -17,7 +17,7 @@ from safecampus.orgs import access
 from safecampus.orgs.models import Area, Unit
 
 from . import export, selectors, services
-from .models import Category, Grade, Incident, IncidentStep, Kind, State
+from .models import Category, Grade, Incident, IncidentStep, Kind, RollCall, State
 
 router = Router(tags=["incidents"])
 
@@ -534,3 +534,70 @@ def incident_docx(request: HttpRequest, incident_id: int) -> HttpResponse:
     )
     response["Content-Disposition"] = f'attachment; filename="incident-{incident.pk}.docx"'
     return response
+
+
+# --- Evacuation roll call --------------------------------------------------------------------
+
+
+class CountIn(Schema):
+    class_name: str = Field(min_length=1, max_length=40)
+    present: int = Field(ge=0, le=services.MAX_CLASS)
+    absent: int = Field(ge=0, le=services.MAX_CLASS)
+
+
+class CountOut(Schema):
+    class_name: str
+    present: int
+    absent: int
+    at: dt.datetime
+
+
+class RollCallOut(Schema):
+    started_at: dt.datetime
+    closed_at: dt.datetime | None
+    present: int
+    absent: int
+    counts: list[CountOut]
+    not_counted: list[str] = Field(description="Head teachers of the unit yet to count.")
+
+
+def _roll_out(roll: RollCall) -> dict[str, Any]:
+    state = selectors.roll_call_state(roll)
+    return {
+        "started_at": roll.started_at,
+        "closed_at": roll.closed_at,
+        "present": state.present,
+        "absent": state.absent,
+        "counts": [
+            {"class_name": c.class_name, "present": c.present, "absent": c.absent, "at": c.at}
+            for c in state.counts
+        ],
+        "not_counted": [p.name for p in state.missing],
+    }
+
+
+def _roll(request: HttpRequest, incident_id: int) -> RollCall:
+    roll = RollCall.objects.filter(incident=_incident(request, incident_id)).first()
+    if roll is None:
+        raise Http404
+    return roll
+
+
+@router.post("/incidents/{incident_id}/roll-call", response={201: RollCallOut})
+def roll_call_start(request: HttpRequest, incident_id: int) -> Status[dict[str, Any]]:
+    """Start the evacuation roll call (again: the one there is)."""
+    roll = services.roll_call_start(by=request.user, incident=_incident(request, incident_id))
+    return Status(201, _roll_out(roll))
+
+
+@router.get("/incidents/{incident_id}/roll-call", response=RollCallOut)
+def roll_call_get(request: HttpRequest, incident_id: int) -> dict[str, Any]:
+    return _roll_out(_roll(request, incident_id))
+
+
+@router.post("/incidents/{incident_id}/roll-call/counts", response=RollCallOut)
+def roll_call_count(request: HttpRequest, incident_id: int, payload: CountIn) -> dict[str, Any]:
+    """A head teacher's count of their class (a second count replaces the first)."""
+    roll = _roll(request, incident_id)
+    services.roll_call_count(by=request.user, roll_call=roll, **payload.dict())
+    return _roll_out(roll)

@@ -74,3 +74,9 @@ class PlanForm(forms.Form):
     )
     contacts = forms.CharField(label=_("Contacts"), widget=TEXT, required=False, max_length=5000)
     supplies = forms.CharField(label=_("Supplies"), widget=TEXT, required=False, max_length=5000)
+
+
+class ClassCountForm(forms.Form):
+    class_name = forms.CharField(label=_("Class"), max_length=40)
+    present = forms.IntegerField(label=_("Present"), min_value=0, max_value=10000)
+    absent = forms.IntegerField(label=_("Absent"), min_value=0, max_value=10000, initial=0)

@@ -336,3 +336,41 @@ class IncidentStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order}. {self.text}"
+
+
+class RollCall(models.Model):
+    """Evacuation roll call (疏散点名) during an incident: each head teacher counts their
+    class from a phone; the principal sees the live total and the classes not yet counted."""
+
+    incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="roll_call")
+    started_by = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    started_at = models.DateTimeField(_("started at"))
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("roll call")
+        verbose_name_plural = _("roll calls")
+
+    def __str__(self) -> str:
+        return f"{self.incident} {self.started_at:%H:%M}"
+
+
+class RollCallCount(models.Model):
+    """One class's count, by its head teacher (a second count replaces the first)."""
+
+    roll_call = models.ForeignKey(RollCall, on_delete=models.CASCADE, related_name="counts")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    class_name = models.CharField(_("class"), max_length=40)
+    present = models.PositiveIntegerField(_("present"))
+    absent = models.PositiveIntegerField(_("absent"))
+    at = models.DateTimeField(_("counted at"))
+
+    class Meta:
+        verbose_name = _("class count")
+        verbose_name_plural = _("class counts")
+        constraints = [
+            models.UniqueConstraint(fields=["roll_call", "person"], name="incident_roll_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.class_name} {self.present}/{self.absent}"

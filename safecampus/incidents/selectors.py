@@ -10,10 +10,20 @@ from django.http import Http404
 from django.utils import timezone
 
 from safecampus.orgs import access
-from safecampus.orgs.models import Unit
+from safecampus.orgs.models import Membership, Person, Role, Unit
 from safecampus.reports.models import DailyReport
 
-from .models import Call, EntryKind, Incident, IncidentReport, Stage, State, TimelineEntry
+from .models import (
+    Call,
+    EntryKind,
+    Incident,
+    IncidentReport,
+    RollCall,
+    RollCallCount,
+    Stage,
+    State,
+    TimelineEntry,
+)
 
 HIDDEN = "***"
 # Steps a person takes against a limit: taken after it, they are late (迟报). (The report's
@@ -213,3 +223,35 @@ def cross_checks(
         kind = Mismatch.CONCEALED if incident.reported_at > zero_at else Mismatch.INCONSISTENT
         found.append(CrossCheck(incident, day, kind, zero_at, incident.pk in asked))
     return found
+
+
+# --- Evacuation roll call --------------------------------------------------------------------
+
+
+@dataclass
+class RollCallState:
+    roll_call: RollCall
+    counts: list[RollCallCount]
+    present: int
+    absent: int
+    missing: list[Person]  # head teachers of the unit who have not counted yet
+
+
+def roll_call_state(roll_call: RollCall) -> RollCallState:
+    """The live total, and the classes (head teachers) not counted yet: two queries."""
+    counts = list(roll_call.counts.select_related("person").order_by("class_name", "pk"))
+    counted = {c.person_id for c in counts}
+    teachers = (
+        Membership.objects.filter(
+            unit_id=roll_call.incident.unit_id, role=Role.HEAD_TEACHER, person__is_active=True
+        )
+        .select_related("person")
+        .order_by("person__name")
+    )
+    return RollCallState(
+        roll_call=roll_call,
+        counts=counts,
+        present=sum(c.present for c in counts),
+        absent=sum(c.absent for c in counts),
+        missing=[m.person for m in teachers if m.person_id not in counted],
+    )

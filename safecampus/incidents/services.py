@@ -56,6 +56,8 @@ from .models import (
     IncidentStep,
     Kind,
     ReportKind,
+    RollCall,
+    RollCallCount,
     Stage,
     StageLevel,
     State,
@@ -859,3 +861,71 @@ def explanation_ask(*, by: Person, incident: Incident, day: dt.date, kind: str) 
         actor=Actor(id=by.pk, label=str(by)),
     )
     return entry
+
+
+# --- Evacuation roll call --------------------------------------------------------------------
+
+MAX_CLASS = 10000
+
+
+@transaction.atomic
+def roll_call_start(*, by: Person, incident: Incident) -> RollCall:
+    """Start the roll call (once: starting it again returns the one there is)."""
+    called = Call.objects.filter(stage__incident=incident, person_id=by.pk).exists()
+    access.require(access.can_tick_incident_step(by, incident.unit, called=called))
+    _require_open(incident)
+    roll, created = RollCall.objects.get_or_create(
+        incident=incident, defaults={"started_by": by, "started_at": timezone.now()}
+    )
+    if created:
+        audit_record(
+            action="create",
+            model="incidents.rollcall",
+            object_id=roll.pk,
+            object_repr=str(roll),
+            actor=Actor(id=by.pk, label=str(by)),
+        )
+    return roll
+
+
+@transaction.atomic
+def roll_call_count(
+    *, by: Person, roll_call: RollCall, class_name: str, present: int, absent: int
+) -> RollCallCount:
+    """A head teacher's count of their class (a second count replaces their first)."""
+    incident = roll_call.incident
+    access.require(access.can_count_class(by, incident.unit))
+    errors: dict[str, str] = {}
+    if roll_call.closed_at is not None:
+        raise ValidationError(_("The roll call is closed."))
+    class_name = (class_name or "").strip()
+    if not class_name:
+        errors["class_name"] = _("Name the class.")
+    elif len(class_name) > 40 or "\x00" in class_name:
+        errors["class_name"] = _("At most %(n)d characters.") % {"n": 40}
+    for name, value in (("present", present), ("absent", absent)):
+        if not isinstance(value, int) or not 0 <= value <= MAX_CLASS:
+            errors[name] = _("Give a number between 0 and %(max)d.") % {"max": MAX_CLASS}
+    if errors:
+        raise ValidationError(errors)
+    count, _created = RollCallCount.objects.update_or_create(
+        roll_call=roll_call,
+        person=by,
+        defaults={
+            "class_name": class_name,
+            "present": present,
+            "absent": absent,
+            "at": timezone.now(),
+        },
+    )
+    return count
+
+
+@transaction.atomic
+def roll_call_close(*, by: Person, roll_call: RollCall) -> RollCall:
+    access.require(access.can_handle_incident(by, roll_call.incident.unit))
+    RollCall.objects.filter(pk=roll_call.pk, closed_at__isnull=True).update(
+        closed_at=timezone.now()
+    )
+    roll_call.refresh_from_db()
+    return roll_call

@@ -17,6 +17,8 @@ urlpatterns = [
     path("<int:pk>/follow-up/", views.incident_follow_up, name="follow-up"),
     path("<int:pk>/final/", views.incident_final, name="final"),
     path("<int:pk>/steps/<int:step_id>/", views.incident_step, name="step"),
+    path("<int:pk>/roll-call/", views.roll_call, name="roll-call"),
+    path("<int:pk>/roll-call/start/", views.roll_call_start, name="roll-call-start"),
     path("plans/<int:unit_id>/", views.plans, name="plans"),
     path("plans/<int:unit_id>/<str:kind>/", views.plan_edit, name="plan-edit"),
 ]

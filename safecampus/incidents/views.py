@@ -20,8 +20,25 @@ from safecampus.orgs.forms import apply_errors
 from safecampus.orgs.models import Area, Membership, UnitKind
 
 from . import export, selectors, services
-from .forms import FinalReportForm, FollowUpForm, PlanForm, QuickReportForm, WrittenReportForm
-from .models import Category, EmergencyPlan, Grade, Incident, IncidentStep, Kind, State
+from .forms import (
+    ClassCountForm,
+    FinalReportForm,
+    FollowUpForm,
+    PlanForm,
+    QuickReportForm,
+    WrittenReportForm,
+)
+from .models import (
+    Category,
+    EmergencyPlan,
+    Grade,
+    Incident,
+    IncidentStep,
+    Kind,
+    RollCall,
+    RollCallCount,
+    State,
+)
 
 EMERGENCY_NUMBERS = [
     ("119", _("Fire")),
@@ -370,4 +387,58 @@ def cross_checks(request: HttpRequest) -> HttpResponse:
     rows = selectors.cross_checks(request.user, under=None, start=start, end=end)
     return render(
         request, "incidents/cross_checks.html", {"rows": rows, "start": start, "end": end}
+    )
+
+
+@login_required
+@require_POST
+def roll_call_start(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = selectors.incident_or_404(request.user, pk)
+    services.roll_call_start(by=request.user, incident=incident)
+    return redirect("incidents:roll-call", pk=incident.pk)
+
+
+@login_required
+def roll_call(request: HttpRequest, pk: int) -> HttpResponse:
+    """The roll call: a head teacher counts their class; everyone who sees the incident sees
+    the live total and the classes not yet counted (refreshed every 10 seconds)."""
+    incident = selectors.incident_or_404(request.user, pk)
+    roll = RollCall.objects.filter(incident=incident).first()
+    if roll is None:
+        raise Http404
+    may_count = roll.closed_at is None and access.can_count_class(request.user, incident.unit)
+    mine = RollCallCount.objects.filter(roll_call=roll, person_id=request.user.pk).first()
+    initial = (
+        {"class_name": mine.class_name, "present": mine.present, "absent": mine.absent}
+        if mine
+        else {}
+    )
+    form = ClassCountForm(request.POST or None, initial=initial) if may_count else None
+    if request.method == "POST":
+        if "close" in request.POST:
+            services.roll_call_close(by=request.user, roll_call=roll)
+            return redirect("incidents:roll-call", pk=incident.pk)
+        access.require(may_count)
+        if form is not None and form.is_valid():
+            try:
+                services.roll_call_count(by=request.user, roll_call=roll, **form.cleaned_data)
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, _("Count sent."))
+                return redirect("incidents:roll-call", pk=incident.pk)
+    state = selectors.roll_call_state(roll)
+    if request.htmx:
+        return render(request, "incidents/_roll_call_total.html", {"state": state})
+    return render(
+        request,
+        "incidents/roll_call.html",
+        {
+            "incident": incident,
+            "state": state,
+            "form": form,
+            "names": selectors.shows_names(request.user, incident),
+            "may_close": roll.closed_at is None
+            and access.can_handle_incident(request.user, incident.unit),
+        },
     )

@@ -587,6 +587,17 @@ def can_ask_incident_explanation(user: Any, unit: Unit) -> bool:
     return any(unit.path.startswith(p) and unit.path != p for p in business_paths(user))
 
 
+def can_count_class(user: Any, unit: Unit) -> bool:
+    """Report a class's evacuation count at `unit`: its head teachers (and its managers,
+    who may count a class whose teacher is away)."""
+    if not _in_business(user):
+        return False
+    return (
+        runs(user, unit)
+        or Membership.objects.filter(person=user, unit=unit, role=Role.HEAD_TEACHER).exists()
+    )
+
+
 def can_set_incident_limits(user: Any) -> bool:
     """The time limits per category, grade and level: a manager of a whole tree."""
     return any(len(p) == Unit.steplen for p in business_paths(user))
