@@ -218,6 +218,49 @@ def incident_list(request: HttpRequest, filters: Query[ListFilter]) -> list[dict
     return [_out(request, i) for i in rows[:MAX_LIST]]
 
 
+class LimitOut(Schema):
+    category: str
+    grade: str
+    level: str
+    acknowledge_minutes: int
+    written_minutes: int
+    follow_up_hours: int
+    final_days: int
+    is_default: bool
+
+
+class LimitIn(Schema):
+    acknowledge_minutes: int = Field(ge=1, le=24 * 60)
+    written_minutes: int = Field(ge=5, le=7 * 24 * 60)
+    follow_up_hours: int = Field(ge=1, le=30 * 24)
+    final_days: int = Field(ge=1, le=365)
+
+
+@router.get("/incidents/limits", response=list[LimitOut])
+def limits_list(request: HttpRequest) -> list[dict[str, Any]]:
+    """Every (category, grade, level) with the limits in force."""
+    return services.limits_table()
+
+
+@router.put("/incidents/limits/{category}/{grade}/{level}", response=LimitOut)
+def limit_put(
+    request: HttpRequest,
+    category: CategoryName,
+    grade: GradeName,
+    level: Literal["unit", "bureau"],
+    payload: LimitIn,
+) -> dict[str, Any]:
+    """Set one (a manager of a whole tree)."""
+    services.limit_set(
+        by=request.user, category=category, grade=grade, level=level, **payload.dict()
+    )
+    return next(
+        r
+        for r in services.limits_table()
+        if (r["category"], r["grade"], r["level"]) == (category, grade, level)
+    )
+
+
 class CrossCheckFilter(Schema):
     date_from: Day | None = Field(None, alias="from", description="Default: 30 days ago.")
     date_to: Day | None = Field(None, alias="to", description="Default: today.")

@@ -80,3 +80,18 @@ class ClassCountForm(forms.Form):
     class_name = forms.CharField(label=_("Class"), max_length=40)
     present = forms.IntegerField(label=_("Present"), min_value=0, max_value=10000)
     absent = forms.IntegerField(label=_("Absent"), min_value=0, max_value=10000, initial=0)
+
+
+class LimitForm(forms.Form):
+    acknowledge_minutes = forms.IntegerField(
+        label=_("Acknowledge within (minutes)"), min_value=1, max_value=24 * 60
+    )
+    written_minutes = forms.IntegerField(
+        label=_("Written report within (minutes)"), min_value=5, max_value=7 * 24 * 60
+    )
+    follow_up_hours = forms.IntegerField(
+        label=_("Follow-up every (hours)"), min_value=1, max_value=30 * 24
+    )
+    final_days = forms.IntegerField(
+        label=_("Final report within (days)"), min_value=1, max_value=365
+    )

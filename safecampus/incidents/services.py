@@ -929,3 +929,74 @@ def roll_call_close(*, by: Person, roll_call: RollCall) -> RollCall:
     )
     roll_call.refresh_from_db()
     return roll_call
+
+
+# --- Time limits ------------------------------------------------------------------------------
+
+LIMIT_BOUNDS = {
+    "acknowledge_minutes": (1, 24 * 60),
+    "written_minutes": (5, 7 * 24 * 60),
+    "follow_up_hours": (1, 30 * 24),
+    "final_days": (1, 365),
+}
+
+
+@transaction.atomic
+def limit_set(*, by: Person, category: str, grade: str, level: str, **values: int) -> TimeLimit:
+    """Set the limits of one (category, grade, level); every value within its bounds."""
+    access.require(access.can_set_incident_limits(by))
+    errors: dict[str, str] = {}
+    if category not in Category.values:
+        errors["category"] = _("Choose a category.")
+    if grade not in Grade.values:
+        errors["grade"] = _("Choose a grade.")
+    if level not in StageLevel.values:
+        errors["level"] = _("Choose a level.")
+    for name, (low, high) in LIMIT_BOUNDS.items():
+        value = values.get(name)
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            errors[name] = _("Give a number between %(low)d and %(high)d.") % {
+                "low": low,
+                "high": high,
+            }
+    if errors:
+        raise ValidationError(errors)
+    row, _created = TimeLimit.objects.update_or_create(
+        category=category,
+        grade=grade,
+        level=level,
+        defaults={**{k: values[k] for k in LIMIT_BOUNDS}, "updated_by": by},
+    )
+    audit_record(
+        action="update",
+        model="incidents.timelimit",
+        object_id=row.pk,
+        object_repr=str(row),
+        changes={k: values[k] for k in LIMIT_BOUNDS},
+        actor=Actor(id=by.pk, label=str(by)),
+    )
+    return row
+
+
+def limits_table() -> list[dict[str, Any]]:
+    """Every (category, grade, level) with the limits in force (a setting, else the default)."""
+    rows = {(r.category, r.grade, r.level): r for r in TimeLimit.objects.all()}
+    table = []
+    for category in Category.values:
+        for grade in Grade.values:
+            for level in StageLevel.values:
+                row = rows.get((category, grade, level))
+                limits = limits_for(category, grade, level) if row else default_limits(grade, level)
+                table.append(
+                    {
+                        "category": category,
+                        "grade": grade,
+                        "level": level,
+                        "acknowledge_minutes": int(limits.acknowledge.total_seconds() // 60),
+                        "written_minutes": int(limits.written.total_seconds() // 60),
+                        "follow_up_hours": int(limits.follow_up.total_seconds() // 3600),
+                        "final_days": limits.final.days,
+                        "is_default": row is None,
+                    }
+                )
+    return table

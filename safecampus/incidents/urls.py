@@ -9,6 +9,7 @@ urlpatterns = [
     path("sos/", views.incident_sos, name="sos"),
     path("register.xlsx", views.register_xlsx, name="register"),
     path("overview/", views.incident_overview, name="overview"),
+    path("limits/", views.limits, name="limits"),
     path("cross-checks/", views.cross_checks, name="cross-checks"),
     path("<int:pk>/", views.incident_detail, name="detail"),
     path("<int:pk>/report.docx", views.incident_docx, name="docx"),

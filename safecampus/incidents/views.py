@@ -24,6 +24,7 @@ from .forms import (
     ClassCountForm,
     FinalReportForm,
     FollowUpForm,
+    LimitForm,
     PlanForm,
     QuickReportForm,
     WrittenReportForm,
@@ -37,6 +38,7 @@ from .models import (
     Kind,
     RollCall,
     RollCallCount,
+    StageLevel,
     State,
 )
 
@@ -441,4 +443,45 @@ def roll_call(request: HttpRequest, pk: int) -> HttpResponse:
             "may_close": roll.closed_at is None
             and access.can_handle_incident(request.user, incident.unit),
         },
+    )
+
+
+@login_required
+def limits(request: HttpRequest) -> HttpResponse:
+    """The time limits per category, grade and level (a manager of a whole tree changes
+    them: ?category=&grade=&level= opens one to edit)."""
+    may_edit = access.can_set_incident_limits(request.user)
+    table = services.limits_table()
+    key = (request.GET.get("category"), request.GET.get("grade"), request.GET.get("level"))
+    current = next((r for r in table if (r["category"], r["grade"], r["level"]) == key), None)
+    form = None
+    if current is not None and may_edit:
+        form = LimitForm(request.POST or None, initial=current)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.limit_set(
+                    by=request.user,
+                    category=current["category"],
+                    grade=current["grade"],
+                    level=current["level"],
+                    **form.cleaned_data,
+                )
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, _("Time limits saved."))
+                return redirect("incidents:limits")
+    elif request.method == "POST":
+        access.require(False)
+    categories, grades, levels = (
+        dict(Category.choices),
+        dict(Grade.choices),
+        dict(StageLevel.choices),
+    )
+    for row in table:
+        row["labels"] = (categories[row["category"]], grades[row["grade"]], levels[row["level"]])
+    return render(
+        request,
+        "incidents/limits.html",
+        {"table": table, "current": current, "form": form, "may_edit": may_edit},
     )
