@@ -531,14 +531,17 @@ def _visible_unit(request: HttpRequest, unit_id: int) -> Unit:
 
 
 @router.get("/incidents/plans/{unit_id}/{kind}", response=PlanOut)
-def plan_get(request: HttpRequest, unit_id: int, kind: KindName) -> dict[str, Any]:
-    """The plan an incident of this type at this unit follows."""
-    return _plan_out(_visible_unit(request, unit_id), kind)
+def plan_get(request: HttpRequest, unit_id: int, kind: str) -> dict[str, Any]:
+    """The plan an incident of this type at this unit follows (an unknown type: 404)."""
+    unit = _visible_unit(request, unit_id)
+    if kind not in Kind.values:
+        raise Http404
+    return _plan_out(unit, kind)
 
 
 @router.put("/incidents/plans/{unit_id}/{kind}", response=PlanOut)
 def plan_put(request: HttpRequest, unit_id: int, kind: KindName, payload: PlanIn) -> dict[str, Any]:
-    """Save the unit's own copy of the plan."""
+    """Save the unit's own copy of the plan (an unknown type: 422 with the body's faults)."""
     unit = _visible_unit(request, unit_id)
     services.plan_save(
         by=request.user,
