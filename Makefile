@@ -58,6 +58,7 @@ bench: $(VENV)/.installed-test
 	$(PY) bench/notify_overdue.py
 	$(PY) bench/notify_fanout.py
 	$(PY) bench/worker_faults.py
+	$(PY) bench/incidents_chain.py
 
 clean:
 	rm -rf $(VENV) var/static

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 
 from safecampus.audit.services import Actor, audit_record
 from safecampus.duty import selectors as duty
-from safecampus.notify.models import Delivery, Transport, Urgency
+from safecampus.notify.models import Channel, Delivery, Transport, Urgency
 from safecampus.notify.services import (
     delivery_acknowledge,
     notification_create,
@@ -67,6 +67,7 @@ from .models import (
 from .plans import PlanText, default_plan
 
 EVENT_CALL = "incident_call"
+EVENT_GROUP = "incident_group"
 ACK_TIMER = "incidents.ack_limit"
 # A quick report may say when it happened a little in the future (a phone's clock).
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -292,9 +293,38 @@ def _open_stage(incident: Incident, level: str, unit: Unit, now: dt.datetime) ->
     stage = Stage.objects.create(
         incident=incident, level=level, unit=unit, due_at=now + limits.acknowledge
     )
+    _post_to_groups(stage, now)
     reached = _call_tier(stage, 0, now)
     _after_tier(stage, reached, now, limits)
     return stage
+
+
+def _post_to_groups(stage: Stage, now: dt.datetime) -> None:
+    """The stage's unit's chat-group robots (WeCom, DingTalk, Feishu, webhooks) get the
+    alarm at once: the group sees it; the people called acknowledge for themselves."""
+    channels = list(Channel.objects.filter(unit=stage.unit, enabled=True))
+    if not channels:
+        return
+    incident = stage.incident
+    title, body = _call_text(incident)
+    notification_create(
+        event=EVENT_GROUP,
+        title=title,
+        body=body,
+        urgency=Urgency.URGENT,
+        unit=incident.unit,
+        sender=incident.reported_by,
+        link=reverse("incidents:detail", kwargs={"pk": incident.pk}),
+        params={"incident": incident.pk, "stage": stage.pk},
+        channels=channels,
+    )
+    _timeline(
+        incident,
+        EntryKind.CALLED,
+        _("Chat groups of %(unit)s: %(names)s")
+        % {"unit": stage.unit.name, "names": "、".join(c.name for c in channels)},
+        at=now,
+    )
 
 
 def _after_tier(stage: Stage, reached: int, now: dt.datetime, limits: Limits) -> None:

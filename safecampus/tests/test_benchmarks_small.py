@@ -53,6 +53,14 @@ FIGURES: dict[str, list[str]] = {
         rf"urgent after \d+ receivers answering in {NUMBER} s\s+{NUMBER} s",
         rf"urgent after \d+ receivers never answering \(timeout \d+ s\)\s+{NUMBER} s",
     ],
+    "incidents_chain": [
+        rf"bare urgent message → webhook \(baseline\)\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}",
+        rf"quick report \(API\) → school group webhook\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}",
+        rf"ratio to the bare message \(p50\): {NUMBER}; the worker's idle poll: {NUMBER} s",
+        r"every chain started: yes",
+        r"every school's group alarmed: yes",
+        r"none lost",
+    ],
     "worker_faults": [
         rf"no kill \(baseline\)\s+{NUMBER}\s+{NUMBER}",
         r"checked: requests at the receivers = attempts recorded; none lost",

@@ -364,3 +364,30 @@ class PlanTests(IncidentCase):
                 contacts="",
                 supplies="",
             )
+
+
+class ChatGroupTests(IncidentCase):
+    def test_the_units_robots_get_the_alarm_at_once(self) -> None:
+        from safecampus.notify.models import Channel
+
+        Channel.objects.create(
+            unit=self.school_b,
+            kind="webhook",
+            name="西山小学值班群",
+            config={"url": "http://127.0.0.1:9/hook", "secret": ""},
+        )
+        Channel.objects.create(
+            unit=self.school_b,
+            kind="webhook",
+            name="停用的群",
+            config={"url": "http://127.0.0.1:9/off", "secret": ""},
+            enabled=False,
+        )
+        with time_machine.travel(NOON, tick=False):
+            incident = services.incident_report(
+                by=self.duty_b, unit=self.school_b, kind=Kind.FIRE, summary="起火"
+            )
+        deliveries = Delivery.objects.filter(notification__event=services.EVENT_GROUP)
+        self.assertEqual([d.channel.name for d in deliveries], ["西山小学值班群"])
+        self.assertEqual(deliveries.get().notification.urgency, "urgent")
+        self.assertTrue(incident.timeline.filter(text__contains="西山小学值班群").exists())
