@@ -351,6 +351,7 @@ class StatsOut(Schema):
     waiting: int = Field(description="Stages of open incidents nobody has acknowledged yet.")
     overdue: int = Field(description="Of those, past their limit.")
     month_total: int
+    written_overdue: int = Field(description="Open incidents whose written report is overdue.")
     late_steps: int = Field(description="The month's steps taken after their limit (迟报).")
     by_category: list[CountRow]
     by_unit: list[UnitRow]
@@ -389,6 +390,7 @@ def incident_stats(request: HttpRequest, filters: Query[StatsFilter]) -> dict[st
         "waiting": len(data["waiting"]),
         "overdue": sum(1 for s in data["waiting"] if s.due_at < now),
         "month_total": data["month_total"],
+        "written_overdue": len(data["written_overdue"]),
         "late_steps": data["late_steps"],
         "by_category": [{"key": r["category"], "n": r["n"]} for r in data["by_category"]],
         "by_unit": [

@@ -199,6 +199,7 @@ class EntryKind(models.TextChoices):
     FOLLOW_UP = "follow_up", _("Follow-up report")
     FINAL = "final", _("Final report")
     EXPLAIN = "explain", _("Explanation asked")
+    OVERDUE = "overdue", _("Overdue")
 
 
 class TimelineEntry(models.Model):

@@ -145,6 +145,13 @@ def overview(
     by_category = list(
         month.order_by().values("category").annotate(n=Count("pk")).order_by("-n", "category")
     )
+    overdue = list(
+        scope.filter(
+            state=State.OPEN,
+            written_at__isnull=True,
+            timeline__kind=EntryKind.OVERDUE,
+        ).distinct()[:200]
+    )
     by_unit = list(
         month.order_by()
         .values("unit_id", "unit__name")
@@ -164,6 +171,7 @@ def overview(
         "by_category": by_category,
         "by_unit": by_unit,
         "month_total": month.count(),
+        "written_overdue": overdue,
     }
 
 

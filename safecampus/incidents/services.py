@@ -69,6 +69,8 @@ from .plans import PlanText, default_plan
 EVENT_CALL = "incident_call"
 EVENT_GROUP = "incident_group"
 ACK_TIMER = "incidents.ack_limit"
+WRITTEN_TIMER = "incidents.written_due"
+EVENT_OVERDUE = "incident_overdue"
 # A quick report may say when it happened a little in the future (a phone's clock).
 CLOCK_SKEW = dt.timedelta(minutes=5)
 MAX_SUMMARY = 2000
@@ -429,6 +431,12 @@ def incident_report(
         for i, text in enumerate(plan.steps, start=1)
     )
     _open_stage(incident, StageLevel.UNIT, unit, now)
+    timer_schedule(
+        kind=WRITTEN_TIMER,
+        key=f"incident:written:{incident.pk}",
+        due_at=now + limits_for(incident.category, grade, StageLevel.UNIT).written,
+        payload={"incident": incident.pk},
+    )
     bureau = bureau_of(unit)
     if bureau is not None and bureau.pk != unit.pk:
         _open_stage(incident, StageLevel.BUREAU, bureau, now)
@@ -552,6 +560,43 @@ def _ack_timer(timer: Timer) -> None:
     stage_limit_passed(
         stage_id=int(timer.payload.get("stage", 0)), tier=int(timer.payload.get("tier", 0))
     )
+
+
+@transaction.atomic
+def written_due(*, incident_id: int) -> bool:
+    """The worker when the written report falls due: if it is not in, the timeline says it
+    is overdue (and how late the worker was), and the unit's office or head is told."""
+    incident = (
+        Incident.objects.select_for_update().select_related("unit").filter(pk=incident_id).first()
+    )
+    if incident is None or incident.written_at is not None or incident.state == State.CLOSED:
+        return False
+    now = timezone.now()
+    due = (
+        incident.reported_at
+        + limits_for(incident.category, incident.grade, StageLevel.UNIT).written
+    )
+    text = _("The written report is overdue (due %(due)s).") % {
+        "due": timezone.localtime(due).strftime("%m-%d %H:%M")
+    }
+    _timeline(incident, EntryKind.OVERDUE, text, at=now, late=now - due)
+    notification_create(
+        event=EVENT_OVERDUE,
+        title=_("Written report overdue: %(unit)s, %(kind)s")
+        % {"unit": incident.unit.name, "kind": incident.get_kind_display()},
+        body=text,
+        urgency=Urgency.URGENT,
+        unit=incident.unit,
+        link=reverse("incidents:written", kwargs={"pk": incident.pk}),
+        params={"incident": incident.pk},
+        people=office_people(incident.unit),
+    )
+    return True
+
+
+@on_timer(WRITTEN_TIMER)
+def _written_timer(timer: Timer) -> None:
+    written_due(incident_id=int(timer.payload.get("incident", 0)))
 
 
 # --- Written, follow-up and final reports -------------------------------------------------------

@@ -391,3 +391,44 @@ class ChatGroupTests(IncidentCase):
         self.assertEqual([d.channel.name for d in deliveries], ["西山小学值班群"])
         self.assertEqual(deliveries.get().notification.urgency, "urgent")
         self.assertTrue(incident.timeline.filter(text__contains="西山小学值班群").exists())
+
+
+class WrittenDueTests(IncidentCase):
+    def test_an_overdue_written_report_is_flagged_and_the_unit_told(self) -> None:
+        from safecampus.notify.models import Notification
+
+        with time_machine.travel(NOON, tick=False):
+            late = services.incident_report(
+                by=self.duty_b, unit=self.school_b, kind=Kind.FIRE, summary="起火"
+            )
+            on_time = services.incident_report(
+                by=self.duty_b, unit=self.school_b, kind=Kind.INJURY, summary="摔伤"
+            )
+        with time_machine.travel(NOON + dt.timedelta(hours=1), tick=False):
+            services.incident_write(
+                by=self.leader_b,
+                incident=on_time,
+                grade="4",
+                category="accident",
+                source="班主任",
+                scope="一个班",
+                affected="一名学生",
+                trend="稳定",
+                measures="送医",
+            )
+        with time_machine.travel(NOON + dt.timedelta(hours=2, minutes=5), tick=False):
+            drain()
+        overdue = late.timeline.get(kind=EntryKind.OVERDUE)
+        self.assertEqual(overdue.late_seconds, 300)  # the worker fired 5 minutes late
+        self.assertFalse(on_time.timeline.filter(kind=EntryKind.OVERDUE).exists())
+        note = Notification.objects.get(event=services.EVENT_OVERDUE)
+        self.assertEqual(set(note.deliveries.values_list("person", flat=True)), {self.leader_b.pk})
+        with time_machine.travel(NOON + dt.timedelta(hours=3), tick=False):
+            data = selectors.overview(
+                self.officer,
+                under=None,
+                month_start=NOON - dt.timedelta(days=1),
+                month_end=NOON + dt.timedelta(days=1),
+                now=NOON + dt.timedelta(hours=3),
+            )
+        self.assertEqual(data["written_overdue"], [late])
