@@ -531,7 +531,7 @@ def stage_limit_passed(*, stage_id: int, tier: int) -> bool:
     says how late the worker was). Anything else (acknowledged, already moved on, closed):
     nothing."""
     stage = (
-        Stage.objects.select_for_update()
+        Stage.objects.select_for_update(of=("self",))
         .select_related("incident__unit", "incident__reported_by", "unit__head")
         .filter(pk=stage_id)
         .first()
@@ -567,7 +567,10 @@ def written_due(*, incident_id: int) -> bool:
     """The worker when the written report falls due: if it is not in, the timeline says it
     is overdue (and how late the worker was), and the unit's office or head is told."""
     incident = (
-        Incident.objects.select_for_update().select_related("unit").filter(pk=incident_id).first()
+        Incident.objects.select_for_update(of=("self",))
+        .select_related("unit")
+        .filter(pk=incident_id)
+        .first()
     )
     if incident is None or incident.written_at is not None or incident.state == State.CLOSED:
         return False
