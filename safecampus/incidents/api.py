@@ -17,7 +17,7 @@ from safecampus.orgs import access
 from safecampus.orgs.models import Area, Unit
 
 from . import export, selectors, services
-from .models import Category, Grade, Incident, IncidentStep, Kind, RollCall, State
+from .models import Category, Grade, Incident, IncidentStep, Kind, LocalCategory, RollCall, State
 
 router = Router(tags=["incidents"])
 
@@ -92,7 +92,9 @@ class ListFilter(Schema):
 
 class WrittenIn(Schema):
     grade: GradeName
-    category: CategoryName
+    category: str = Field(
+        max_length=12, description="One of the law's, or a code of the bureau's own."
+    )
     source: str = Field(max_length=200)
     scope: str = Field(max_length=services.MAX_TEXT)
     affected: str = Field(max_length=services.MAX_TEXT)
@@ -216,6 +218,49 @@ def incident_list(request: HttpRequest, filters: Query[ListFilter]) -> list[dict
         grade=filters.grade or "",
     )
     return [_out(request, i) for i in rows[:MAX_LIST]]
+
+
+class CategoryOut(Schema):
+    code: str
+    name: str
+    bureau_id: int | None = Field(description="Empty for the law's and the shipped ones.")
+
+
+class CategoryIn(Schema):
+    bureau_id: int = Field(ge=1, le=MAX_ID)
+    code: str = Field(min_length=1, max_length=12)
+    name: str = Field(min_length=1, max_length=40)
+
+
+@router.get("/incidents/categories", response=list[CategoryOut])
+def categories_list(
+    request: HttpRequest, unit: int = Query(..., ge=1, le=MAX_ID)
+) -> list[dict[str, Any]]:  # type: ignore[assignment]
+    """The categories an incident at this unit may be filed under."""
+    found = _visible_unit(request, unit)
+    own = dict(
+        LocalCategory.objects.filter(bureau__path__in=services.ancestor_paths(found)).values_list(
+            "code", "bureau_id"
+        )
+    )
+    return [
+        {"code": code, "name": name, "bureau_id": own.get(code)}
+        for code, name in services.categories_for(found)
+    ]
+
+
+@router.post("/incidents/categories", response={201: CategoryOut})
+def category_add(request: HttpRequest, payload: CategoryIn) -> Status[dict[str, Any]]:
+    """Add a bureau's own category (those who run the bureau)."""
+    category = services.local_category_add(
+        by=request.user,
+        bureau=_visible_unit(request, payload.bureau_id),
+        code=payload.code,
+        name=payload.name,
+    )
+    return Status(
+        201, {"code": category.code, "name": category.name, "bureau_id": category.bureau_id}
+    )
 
 
 class LimitOut(Schema):

@@ -17,7 +17,7 @@ from docxtpl import DocxTemplate
 from safecampus.lib import xlsx
 
 from .models import Incident, IncidentReport, ReportKind, State
-from .services import bureau_of
+from .services import bureau_of, category_label
 
 TEMPLATE = Path(__file__).resolve().parent / "docx" / "report.docx"
 NUMERALS = "一二三四五六七八九十"
@@ -66,7 +66,7 @@ def report_sections(incident: Incident, reports: list[IncidentReport]) -> list[S
         ),
         (
             "事件等级和类别",
-            [f"等级：{incident.get_grade_display()}；类别：{incident.get_category_display()}。"],
+            [f"等级：{incident.get_grade_display()}；类别：{category_label(incident)}。"],
         ),
     ]
     if written is not None:
@@ -157,7 +157,7 @@ def register_workbook(incidents: QuerySet[Incident], *, title: str, by: str) -> 
         [
             i.unit.name,
             i.get_kind_display(),
-            i.get_category_display(),
+            category_label(i),
             i.get_grade_display(),
             at(i.occurred_at),
             at(i.reported_at),

@@ -47,6 +47,10 @@ class WrittenReportForm(forms.Form):
     trend = forms.CharField(label=_("Trend"), widget=TEXT, max_length=5000)
     measures = forms.CharField(label=_("Measures taken"), widget=TEXT, max_length=5000)
 
+    def __init__(self, *args: Any, categories: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = categories
+
 
 class FollowUpForm(forms.Form):
     changes = forms.CharField(label=_("What changed"), widget=TEXT, max_length=5000)
@@ -95,3 +99,8 @@ class LimitForm(forms.Form):
     final_days = forms.IntegerField(
         label=_("Final report within (days)"), min_value=1, max_value=365
     )
+
+
+class LocalCategoryForm(forms.Form):
+    code = forms.CharField(label=_("Code"), max_length=12, help_text=_("e.g. food, campus-loan"))
+    name = forms.CharField(label=_("Name"), max_length=40)

@@ -100,7 +100,8 @@ class Incident(models.Model):
     )
     place = models.CharField(_("place"), max_length=200, blank=True)
     kind = models.CharField(_("type"), max_length=20, choices=Kind.choices)
-    category = models.CharField(_("category"), max_length=12, choices=Category.choices)
+    # One of Category, or a code of the bureau's own (LocalCategory): services.category_label
+    category = models.CharField(_("category"), max_length=12)
     grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices, default=Grade.IV)
     summary = models.TextField(_("what happened"))
     injured = models.PositiveIntegerField(_("people hurt"), default=0)
@@ -375,3 +376,26 @@ class RollCallCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.class_name} {self.present}/{self.absent}"
+
+
+class LocalCategory(models.Model):
+    """A bureau's own incident category, beside the law's four and the shipped two (DOMAIN
+    §4; REFERENCE: keep the list editable per bureau). Archived, it is no longer offered;
+    incidents filed under it keep it."""
+
+    bureau = models.ForeignKey(
+        Unit, verbose_name=_("bureau"), on_delete=models.CASCADE, related_name="incident_categories"
+    )
+    code = models.SlugField(_("code"), max_length=12)
+    name = models.CharField(_("name"), max_length=40)
+    archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("incident category")
+        verbose_name_plural = _("incident categories")
+        constraints = [
+            models.UniqueConstraint(fields=["bureau", "code"], name="incident_local_category"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

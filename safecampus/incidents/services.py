@@ -55,6 +55,7 @@ from .models import (
     IncidentReport,
     IncidentStep,
     Kind,
+    LocalCategory,
     ReportKind,
     RollCall,
     RollCallCount,
@@ -651,7 +652,7 @@ def incident_write(
     errors: dict[str, str] = {}
     if grade not in Grade.values:
         errors["grade"] = _("Choose a grade.")
-    if category not in Category.values:
+    if category not in dict(categories_for(incident.unit)):
         errors["category"] = _("Choose a category.")
     try:
         texts = _clean_texts(
@@ -1078,3 +1079,82 @@ def limits_table() -> list[dict[str, Any]]:
                     }
                 )
     return table
+
+
+# --- Categories: the law's, the shipped two, and a bureau's own -------------------------------
+
+
+def ancestor_paths(unit: Unit) -> list[str]:
+    return [unit.path[:i] for i in range(Unit.steplen, len(unit.path) + 1, Unit.steplen)]
+
+
+def categories_for(unit: Unit) -> list[tuple[str, str]]:
+    """The categories an incident at `unit` may be filed under: Category, then the own
+    categories (not archived) of the bureaus at and above it."""
+    local = LocalCategory.objects.filter(
+        bureau__path__in=ancestor_paths(unit), archived_at__isnull=True
+    ).order_by("bureau__depth", "name")
+    return [(c.value, str(c.label)) for c in Category] + [(c.code, c.name) for c in local]
+
+
+def category_label(incident: Incident) -> str:
+    if incident.category in Category.values:
+        return str(Category(incident.category).label)
+    local = (
+        LocalCategory.objects.filter(
+            bureau__path__in=ancestor_paths(incident.unit), code=incident.category
+        )
+        .order_by("-bureau__depth")
+        .first()
+    )
+    return local.name if local else incident.category
+
+
+@transaction.atomic
+def local_category_add(*, by: Person, bureau: Unit, code: str, name: str) -> LocalCategory:
+    access.require(access.can_edit_incident_categories(by, bureau))
+    errors: dict[str, str] = {}
+    if bureau.kind != UnitKind.BUREAU:
+        errors["bureau"] = _("Only a bureau keeps its own categories.")
+    code = (code or "").strip().lower()
+    name = (name or "").strip()
+    if (
+        not code
+        or len(code) > 12
+        or not all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in code)
+    ):
+        errors["code"] = _("Up to 12 letters, digits, - or _.")
+    elif code in Category.values or LocalCategory.objects.filter(bureau=bureau, code=code).exists():
+        errors["code"] = _("This code is taken.")
+    if not name or len(name) > 40 or "\x00" in name:
+        errors["name"] = _("Give a name of up to 40 characters.")
+    if errors:
+        raise ValidationError(errors)
+    category = LocalCategory.objects.create(bureau=bureau, code=code, name=name)
+    audit_record(
+        action="create",
+        model="incidents.localcategory",
+        object_id=category.pk,
+        object_repr=name,
+        changes={"bureau": bureau.pk, "code": code},
+        actor=Actor(id=by.pk, label=str(by)),
+    )
+    return category
+
+
+@transaction.atomic
+def local_category_archive(*, by: Person, category: LocalCategory) -> LocalCategory:
+    access.require(access.can_edit_incident_categories(by, category.bureau))
+    if LocalCategory.objects.filter(pk=category.pk, archived_at__isnull=True).update(
+        archived_at=timezone.now()
+    ):
+        audit_record(
+            action="update",
+            model="incidents.localcategory",
+            object_id=category.pk,
+            object_repr=category.name,
+            changes={"archived": True},
+            actor=Actor(id=by.pk, label=str(by)),
+        )
+    category.refresh_from_db()
+    return category

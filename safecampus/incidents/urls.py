@@ -10,6 +10,7 @@ urlpatterns = [
     path("register.xlsx", views.register_xlsx, name="register"),
     path("overview/", views.incident_overview, name="overview"),
     path("limits/", views.limits, name="limits"),
+    path("categories/<int:unit_id>/", views.categories, name="categories"),
     path("cross-checks/", views.cross_checks, name="cross-checks"),
     path("<int:pk>/", views.incident_detail, name="detail"),
     path("<int:pk>/report.docx", views.incident_docx, name="docx"),

@@ -25,6 +25,7 @@ from .forms import (
     FinalReportForm,
     FollowUpForm,
     LimitForm,
+    LocalCategoryForm,
     PlanForm,
     QuickReportForm,
     WrittenReportForm,
@@ -36,6 +37,7 @@ from .models import (
     Incident,
     IncidentStep,
     Kind,
+    LocalCategory,
     RollCall,
     RollCallCount,
     StageLevel,
@@ -170,6 +172,7 @@ def _detail_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
         "plan": services.plan_for(incident.unit, incident.kind),
         "numbers": _numbers(),
         "late_kinds": selectors.LATE_KINDS,
+        "category_label": services.category_label(incident),
     }
 
 
@@ -194,7 +197,12 @@ def _report_page(
     incident = selectors.incident_or_404(request.user, pk)
     access.require(access.can_handle_incident(request.user, incident.unit))
     initial = {"grade": incident.grade, "category": incident.category}
-    form = form_class(request.POST or None, initial=initial)
+    extra = (
+        {"categories": services.categories_for(incident.unit)}
+        if form_class is WrittenReportForm
+        else {}
+    )
+    form = form_class(request.POST or None, initial=initial, **extra)
     if request.method == "POST" and form.is_valid():
         try:
             action(by=request.user, incident=incident, **form.cleaned_data)
@@ -352,7 +360,7 @@ def incident_overview(request: HttpRequest) -> HttpResponse:
     data = selectors.overview(
         request.user, under=under, month_start=_midnight(month), month_end=_midnight(after), now=now
     )
-    categories = dict(Category.choices)
+    categories = dict(Category.choices) | dict(LocalCategory.objects.values_list("code", "name"))
     for row in data["by_category"]:
         row["label"] = categories.get(row["category"], row["category"])
     grades = dict(Grade.choices)
@@ -484,4 +492,36 @@ def limits(request: HttpRequest) -> HttpResponse:
         request,
         "incidents/limits.html",
         {"table": table, "current": current, "form": form, "may_edit": may_edit},
+    )
+
+
+@login_required
+def categories(request: HttpRequest, unit_id: int) -> HttpResponse:
+    """A bureau's own incident categories, beside the law's: add one, archive one."""
+    bureau = access.unit_or_404(request.user, unit_id)
+    may_edit = access.can_edit_incident_categories(request.user, bureau)
+    form = LocalCategoryForm(request.POST or None) if may_edit else None
+    if request.method == "POST":
+        access.require(may_edit)
+        if "archive" in request.POST:
+            category = get_object_or_404(LocalCategory, pk=request.POST["archive"], bureau=bureau)
+            services.local_category_archive(by=request.user, category=category)
+            return redirect("incidents:categories", unit_id=bureau.pk)
+        if form is not None and form.is_valid():
+            try:
+                services.local_category_add(by=request.user, bureau=bureau, **form.cleaned_data)
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, _("Category added."))
+                return redirect("incidents:categories", unit_id=bureau.pk)
+    return render(
+        request,
+        "incidents/categories.html",
+        {
+            "bureau": bureau,
+            "builtin": Category.choices,
+            "own": LocalCategory.objects.filter(bureau=bureau).order_by("archived_at", "name"),
+            "form": form,
+        },
     )

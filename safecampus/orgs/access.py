@@ -598,6 +598,11 @@ def can_count_class(user: Any, unit: Unit) -> bool:
     )
 
 
+def can_edit_incident_categories(user: Any, bureau: Unit) -> bool:
+    """A bureau's own incident categories: those who run the bureau."""
+    return runs(user, bureau)
+
+
 def can_set_incident_limits(user: Any) -> bool:
     """The time limits per category, grade and level: a manager of a whole tree."""
     return any(len(p) == Unit.steplen for p in business_paths(user))
