@@ -122,6 +122,7 @@ INSTALLED_APPS = [
     "safecampus.reports",
     "safecampus.duty",
     "safecampus.incidents",
+    "safecampus.hazards",
     "safecampus.dashboards",
     "safecampus.api",
     "safecampus.administration",

@@ -608,6 +608,50 @@ def can_set_incident_limits(user: Any) -> bool:
     return any(len(p) == Unit.steplen for p in business_paths(user))
 
 
+# --- Hazards (隐患) -----------------------------------------------------------------------
+#
+# Anyone in the business reports a hazard at a unit they see and sees its ledger. The unit's
+# managers and the hazard's responsible person fix it; a manager verifies and closes it — never
+# the one who submitted the fix; a hazard supervised by the level above (挂牌督办) is closed
+# only by that level. The level above puts a major hazard under supervision.
+
+
+def can_report_hazard(user: Any, unit: Unit) -> bool:
+    return _in_business(user) and unit_visible(user, unit)
+
+
+def hazards_visible_q(user: Any) -> Q | None:
+    """A filter on hazards by their unit's path; None: none at all."""
+    return visible_q(user, "unit__path") if _in_business(user) else None
+
+
+def can_see_hazard(user: Any, unit: Unit) -> bool:
+    return _in_business(user) and unit_visible(user, unit)
+
+
+def can_fix_hazard(user: Any, unit: Unit, responsible_id: int | None) -> bool:
+    return runs(user, unit) or (_in_business(user) and user.pk == responsible_id)
+
+
+def can_verify_hazard(
+    user: Any, unit: Unit, *, fixed_by_id: int | None, supervising: Unit | None
+) -> bool:
+    """Verify a submitted fix and close the hazard (or send it back)."""
+    if getattr(user, "pk", None) == fixed_by_id:
+        return False  # the one who fixed it never verifies it
+    return runs(user, supervising if supervising is not None else unit)
+
+
+def can_supervise_hazard(user: Any, unit: Unit) -> bool:
+    """Put a major hazard under the supervision of the level above: a manager above it."""
+    return any(unit.path.startswith(p) and unit.path != p for p in business_paths(user))
+
+
+def can_refer_hazard(user: Any, unit: Unit) -> bool:
+    """Refer a hazard the school cannot fix to the outside authority, record its answer."""
+    return runs(user, unit)
+
+
 def require(allowed: bool) -> None:
     """Refuse (403) what the rules above did not allow: every service and view says so here."""
     if not allowed:
