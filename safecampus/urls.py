@@ -27,6 +27,7 @@ urlpatterns = [
     path("reports/", include("safecampus.reports.urls")),
     path("duty/", include("safecampus.duty.urls")),
     path("incidents/", include("safecampus.incidents.urls")),
+    path("hazards/", include("safecampus.hazards.urls")),
     path("n/ack/<str:token>/", notify_views.ack, name="ack"),
 ]
 

@@ -1,0 +1,83 @@
+"""The ledger's pages: report a hazard (the form keeps what was typed), fix, verify or send
+back from the hazard's page, the ledger paged by key; other units' hazards are not found."""
+
+from django.urls import reverse
+
+from safecampus.hazards import services
+from safecampus.hazards.models import Hazard, Status
+
+from .test_services import HazardCase
+
+
+class HazardPagesTests(HazardCase):
+    def test_report_fix_and_close_through_the_pages(self) -> None:
+        teacher = self.client_for(self.teacher_a)
+        bad = teacher.post(
+            reverse("hazards:new"),
+            {
+                "unit": self.school_a.pk,
+                "category": "",
+                "description": "灭火器过期",
+                "severity": "general",
+            },
+        )
+        self.assertContains(bad, "灭火器过期")
+        self.assertIn("category", bad.context["form"].errors)
+        response = teacher.post(
+            reverse("hazards:new"),
+            {
+                "unit": self.school_a.pk,
+                "category": "fire",
+                "description": "灭火器过期",
+                "severity": "general",
+                "area": self.area_a.pk,
+            },
+        )
+        hazard = Hazard.objects.get()
+        self.assertRedirects(response, reverse("hazards:detail", args=[hazard.pk]))
+        page = teacher.get(reverse("hazards:detail", args=[hazard.pk]))
+        self.assertContains(page, 'data-testid="submit-fix"')
+        empty = teacher.post(reverse("hazards:action", args=[hazard.pk, "submit"]), {"note": ""})
+        self.assertIn("note", empty.context["fix_form"].errors)
+        teacher.post(reverse("hazards:action", args=[hazard.pk, "submit"]), {"note": "已更换"})
+        self.assertNotContains(
+            teacher.get(reverse("hazards:detail", args=[hazard.pk])), 'data-testid="close"'
+        )
+        principal = self.client_for(self.principal_a)
+        back = principal.post(
+            reverse("hazards:action", args=[hazard.pk, "send-back"]), {"reason": ""}
+        )
+        self.assertIn("reason", back.context["verify_form"].errors)
+        principal.post(reverse("hazards:action", args=[hazard.pk, "close"]))
+        hazard.refresh_from_db()
+        self.assertEqual(hazard.status, Status.CLOSED)
+        self.assertEqual(
+            self.client_for(self.duty_b)
+            .get(reverse("hazards:detail", args=[hazard.pk]))
+            .status_code,
+            404,
+        )
+        self.assertEqual(
+            principal.post(reverse("hazards:action", args=[hazard.pk, "nonsense"])).status_code, 404
+        )
+
+    def test_the_ledger_pages_by_key(self) -> None:
+        for i in range(55):
+            services.hazard_report(
+                by=self.teacher_a, unit=self.school_a, category="fire", description=f"隐患 {i}"
+            )
+        client = self.client_for(self.principal_a)
+        first = client.get(reverse("hazards:ledger"))
+        self.assertEqual(len(first.context["rows"]), 50)
+        cursor = first.context["next"]
+        self.assertTrue(cursor)
+        second = client.get(reverse("hazards:ledger"), {"after": cursor})
+        self.assertEqual(len(second.context["rows"]), 5)
+        self.assertEqual(second.context["next"], "")
+        seen = {h.pk for h in first.context["rows"]} | {h.pk for h in second.context["rows"]}
+        self.assertEqual(len(seen), 55)
+        garbage = client.get(reverse("hazards:ledger"), {"after": "not-a-cursor"})
+        self.assertEqual(len(garbage.context["rows"]), 50)
+        self.assertEqual(
+            len(self.client_for(self.duty_b).get(reverse("hazards:ledger")).context["rows"]), 0
+        )

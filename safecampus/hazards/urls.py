@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "hazards"
+urlpatterns = [
+    path("", views.ledger, name="ledger"),
+    path("new/", views.hazard_new, name="new"),
+    path("<int:pk>/", views.hazard_detail, name="detail"),
+    path("<int:pk>/<str:action>/", views.hazard_action, name="action"),
+]
