@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 from ninja.openapi.schema import OpenAPISchema
 
 from safecampus.duty.api import router as duty_router
+from safecampus.hazards.api import router as hazards_router
 from safecampus.incidents.api import router as incidents_router
 from safecampus.notices.api import router as notices_router
 from safecampus.notify.api import router as notify_router
@@ -49,6 +50,7 @@ api.add_router("/", calendar_router)
 api.add_router("/", schedules_router)
 api.add_router("/", duty_router)
 api.add_router("/", incidents_router)
+api.add_router("/", hazards_router)
 
 
 def urls() -> tuple[list[URLPattern], str, str]:
