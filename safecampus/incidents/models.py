@@ -201,6 +201,7 @@ class EntryKind(models.TextChoices):
     FINAL = "final", _("Final report")
     EXPLAIN = "explain", _("Explanation asked")
     OVERDUE = "overdue", _("Overdue")
+    HAZARD = "hazard", _("Lesson recorded as a hazard")
 
 
 class TimelineEntry(models.Model):

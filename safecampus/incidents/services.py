@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from safecampus.audit.services import Actor, audit_record
 from safecampus.duty import selectors as duty
+from safecampus.hazards import services as hazards
 from safecampus.notify.models import Channel, Delivery, Transport, Urgency
 from safecampus.notify.services import (
     delivery_acknowledge,
@@ -1158,3 +1159,50 @@ def local_category_archive(*, by: Person, category: LocalCategory) -> LocalCateg
         )
     category.refresh_from_db()
     return category
+
+
+# --- A lesson becomes a hazard ----------------------------------------------------------------
+
+HAZARD_CATEGORY = {
+    Kind.FIRE: "fire",
+    Kind.FOOD_POISONING: "food",
+    Kind.INFECTIOUS: "food",
+    Kind.TRAFFIC: "bus",
+    Kind.VIOLENCE: "gate",
+    Kind.DROWNING: "surroundings",
+    Kind.BUILDING: "buildings",
+    Kind.LAB: "labs",
+    Kind.FLOOD: "buildings",
+    Kind.EARTHQUAKE: "buildings",
+    Kind.LANDSLIDE: "surroundings",
+    Kind.CROWD: "buildings",
+    Kind.MISSING: "gate",
+}
+
+
+@transaction.atomic
+def lesson_to_hazard(*, by: Person, incident: Incident) -> Any:
+    """The final report's lesson and corrective measures, as a hazard in the unit's ledger
+    (once: a second time returns nothing new and says so)."""
+    access.require(access.can_handle_incident(by, incident.unit))
+    final = incident.reports.filter(kind=ReportKind.FINAL).first()
+    if final is None:
+        raise ValidationError(_("The final report is not in yet."))
+    if incident.timeline.filter(kind=EntryKind.HAZARD).exists():
+        raise ValidationError(_("The lesson is already in the hazard ledger."))
+    hazard = hazards.hazard_report(
+        by=by,
+        unit=incident.unit,
+        category=HAZARD_CATEGORY.get(incident.kind, "other"),
+        description=_("From the incident of %(day)s (%(kind)s): %(lessons)s")
+        % {
+            "day": timezone.localtime(incident.occurred_at).strftime("%Y-%m-%d"),
+            "kind": incident.get_kind_display(),
+            "lessons": final.lessons,
+        },
+        area=incident.area,
+        place=incident.place,
+        interim=final.corrective,
+    )
+    _timeline(incident, EntryKind.HAZARD, f"#{hazard.pk}", person=by)
+    return hazard

@@ -20,6 +20,7 @@ urlpatterns = [
     path("<int:pk>/final/", views.incident_final, name="final"),
     path("<int:pk>/steps/<int:step_id>/", views.incident_step, name="step"),
     path("<int:pk>/roll-call/", views.roll_call, name="roll-call"),
+    path("<int:pk>/to-hazard/", views.incident_to_hazard, name="to-hazard"),
     path("<int:pk>/roll-call/start/", views.roll_call_start, name="roll-call-start"),
     path("plans/<int:unit_id>/", views.plans, name="plans"),
     path("plans/<int:unit_id>/<str:kind>/", views.plan_edit, name="plan-edit"),

@@ -525,3 +525,17 @@ def categories(request: HttpRequest, unit_id: int) -> HttpResponse:
             "form": form,
         },
     )
+
+
+@login_required
+@require_POST
+def incident_to_hazard(request: HttpRequest, pk: int) -> HttpResponse:
+    """One action: the final report's lesson into the hazard ledger."""
+    incident = selectors.incident_or_404(request.user, pk)
+    try:
+        hazard = services.lesson_to_hazard(by=request.user, incident=incident)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("incidents:detail", pk=incident.pk)
+    messages.success(request, _("The lesson is in the hazard ledger."))
+    return redirect("hazards:detail", pk=hazard.pk)

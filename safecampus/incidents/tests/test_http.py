@@ -315,3 +315,34 @@ class OverviewTests(IncidentCase, ApiTestCase):
         other = self.api(self.principal_a).get("/incidents/stats").json()
         self.assertEqual((other["month_total"], other["waiting"]), (0, 0))
         self.assertError(self.api(self.officer).get("/incidents/stats", month="2026-13"), 422)
+
+
+class LessonToHazardTests(IncidentCase):
+    def test_one_action_puts_the_lesson_in_the_ledger_once(self) -> None:
+        from safecampus.hazards.models import Hazard
+
+        with time_machine.travel(NOON, tick=False):
+            incident = services.incident_report(
+                by=self.duty_b, unit=self.school_b, kind=Kind.FIRE, summary="起火"
+            )
+        client = self.client_for(self.leader_b)
+        client.post(reverse("incidents:to-hazard", args=[incident.pk]))  # no final report yet
+        self.assertFalse(Hazard.objects.exists())
+        services.incident_write(by=self.leader_b, incident=incident, **WRITTEN)
+        services.incident_close(by=self.leader_b, incident=incident, **FINAL)
+        page = client.get(reverse("incidents:detail", args=[incident.pk]))
+        self.assertContains(page, 'data-testid="to-hazard"')
+        response = client.post(reverse("incidents:to-hazard", args=[incident.pk]))
+        hazard = Hazard.objects.get()
+        self.assertRedirects(response, reverse("hazards:detail", args=[hazard.pk]))
+        self.assertEqual((hazard.unit, hazard.category), (self.school_b, "fire"))
+        self.assertIn(FINAL["lessons"], hazard.description)
+        self.assertEqual(hazard.interim, FINAL["corrective"])
+        client.post(reverse("incidents:to-hazard", args=[incident.pk]))
+        self.assertEqual(Hazard.objects.count(), 1)
+        self.assertEqual(
+            self.client_for(self.duty_b)
+            .post(reverse("incidents:to-hazard", args=[incident.pk]))
+            .status_code,
+            403,
+        )
