@@ -6,8 +6,9 @@ end-to-end check of them, and every record is in the audit trail.
 Each app's part of the demo is one function here, called in order by `demo_load`:
 `demo_orgs` (the tree, people, roles, areas), `demo_notify` (SMS templates),
 `demo_notices` (a warning, half acknowledged), `demo_reports` (two weeks of daily
-reports), `demo_duty` (this month's duty rosters, with one gap), `demo_incidents` (three
-incidents: one escalated because nobody acknowledged, one followed up, one closed). An app added later adds its own `demo_<app>` and one line in `_build`.
+reports), `demo_duty` (this month's duty rosters, with one gap), `demo_hazards` (a ledger with
+open, overdue, supervised, referred and closed hazards), `demo_incidents` (three incidents:
+one escalated because nobody acknowledged, one followed up, one closed). An app added later adds its own `demo_<app>` and one line in `_build`.
 """
 
 import random
@@ -106,6 +107,7 @@ def _build(rng: random.Random) -> None:
     demo_notices(officer, bureau)
     demo_reports(officer, bureau, rng)
     demo_duty(officer, bureau)
+    demo_hazards(officer, bureau)
     demo_incidents()
 
 
@@ -591,3 +593,91 @@ def demo_incidents() -> None:
         corrective="体育课前检查沙坑，补平边缘",
     )
     back(closed, timedelta(days=6))
+
+
+def demo_hazards(officer: Person, bureau: Unit) -> None:
+    """城关镇中心小学's ledger, through the services: an open hazard, one overdue, a major
+    one under the bureau's supervision, one referred to the traffic police, and one fixed by
+    the safety officer and closed by the principal; 西山镇中心小学 has one being fixed."""
+    from django.db.models import F
+
+    from safecampus.hazards import services as hazards
+    from safecampus.hazards.models import Hazard, HazardEvent
+    from safecampus.orgs.models import Area
+
+    school = Unit.objects.get(name="城关镇中心小学")
+    safety = Person.objects.get(username="school.safety")
+    principal = Person.objects.get(username="school.principal")
+    today = timezone.localdate()
+
+    def area(name: str) -> Area | None:
+        return Area.objects.filter(unit=school, name=name).first()
+
+    def back(hazard: Hazard, days: int) -> None:
+        delta = timedelta(days=days)
+        Hazard.objects.filter(pk=hazard.pk).update(
+            reported_at=F("reported_at") - delta, deadline=F("deadline") - delta
+        )
+        HazardEvent.objects.filter(hazard=hazard).update(at=F("at") - delta)
+
+    hazards.hazard_report(
+        by=safety,
+        unit=school,
+        category="fire",
+        description="教学楼三楼东侧 2 具灭火器压力不足（指针在红区）。",
+        area=area("教学楼"),
+        deadline=today + timedelta(days=7),
+        interim="已从二楼调配灭火器临时补位。",
+    )
+    overdue = hazards.hazard_report(
+        by=safety,
+        unit=school,
+        category="food",
+        description="食堂留样柜温度计损坏，无法确认冷藏温度。",
+        area=area("食堂"),
+        deadline=today + timedelta(days=3),
+    )
+    back(overdue, 10)
+    major = hazards.hazard_report(
+        by=safety,
+        unit=school,
+        category="buildings",
+        description="操场北侧围墙出现长约 3 米的裂缝，墙体外倾。",
+        area=area("操场"),
+        severity="major",
+        deadline=today + timedelta(days=20),
+        interim="已设置警戒线，禁止学生靠近。",
+    )
+    hazards.hazard_supervise(
+        by=officer,
+        hazard=major,
+        supervising_unit=bureau,
+        supervisor=officer,
+        deadline=today + timedelta(days=30),
+    )
+    referred = hazards.hazard_report(
+        by=safety,
+        unit=school,
+        category="surroundings",
+        description="校门前道路无人行横道和减速带，上下学时段车速较快。",
+        area=area("校门"),
+    )
+    hazards.hazard_refer(by=principal, hazard=referred, authority="区公安交警大队")
+    closed = hazards.hazard_report(
+        by=principal,
+        unit=school,
+        category="power",
+        description="实验室一处插座面板破损，线芯外露。",
+        area=area("实验室"),
+    )
+    hazards.hazard_submit_fix(by=safety, hazard=closed, note="已更换插座面板，并检查同一回路。")
+    hazards.hazard_verify(by=principal, hazard=closed, accept=True)
+    back(closed, 5)
+    other = Unit.objects.get(name="西山镇中心小学")
+    fixing = hazards.hazard_report(
+        by=Person.objects.get(username="other.principal"),
+        unit=other,
+        category="dormitory",
+        description="学生宿舍二楼安全出口指示灯不亮。",
+    )
+    hazards.hazard_start_fix(by=Person.objects.get(username="other.principal"), hazard=fixing)

@@ -141,3 +141,21 @@ class DemoTest(TestCase):
             page = client.get(reverse("incidents:detail", args=[fire.pk]))
             self.assertContains(page, 'data-testid="timeline"')
             self.assertEqual(client.get(reverse("incidents:list")).status_code, 200)
+
+    def test_a_hazard_ledger_to_look_at(self):
+        from django.utils import timezone
+
+        from safecampus.hazards.models import Hazard, Status
+
+        school = Hazard.objects.filter(unit__name="城关镇中心小学")
+        self.assertEqual({h.status for h in school}, {Status.OPEN, Status.REFERRED, Status.CLOSED})
+        self.assertTrue(school.filter(supervising_unit__isnull=False, severity="major").exists())
+        self.assertTrue(
+            school.filter(status=Status.OPEN, deadline__lt=timezone.localdate()).exists()
+        )
+        closed = school.get(status=Status.CLOSED)
+        self.assertNotEqual(closed.fixed_by, closed.verified_by)
+        client = Client(HTTP_ACCEPT_LANGUAGE="en")
+        client.force_login(Person.objects.get(username="school.principal"))
+        page = client.get(reverse("hazards:ledger"), {"state": "overdue"})
+        self.assertEqual(len(page.context["rows"]), 1)
