@@ -6,6 +6,7 @@ app_name = "hazards"
 urlpatterns = [
     path("", views.ledger, name="ledger"),
     path("new/", views.hazard_new, name="new"),
+    path("ledger.xlsx", views.ledger_xlsx, name="xlsx"),
     path("<int:pk>/", views.hazard_detail, name="detail"),
     path("<int:pk>/<str:action>/", views.hazard_action, name="action"),
 ]

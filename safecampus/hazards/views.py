@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -15,10 +16,11 @@ from safecampus.orgs import access
 from safecampus.orgs.forms import apply_errors
 from safecampus.orgs.models import Area, Membership, UnitKind
 
-from . import selectors, services
+from . import export, selectors, services
 from .forms import AnswerForm, FixForm, HazardForm, ReferForm, VerifyForm
 from .models import Category, Severity, Status
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STATES = [
     ("open", _("Open")),
     ("overdue", _("Overdue")),
@@ -158,3 +160,26 @@ def hazard_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     hazard = selectors.hazard_or_404(request.user, pk)
     forms = {name: form} if form is not None else {}
     return render(request, "hazards/detail.html", _context(request, hazard, **forms))
+
+
+@login_required
+def ledger_xlsx(request: HttpRequest) -> HttpResponse:
+    """The ledger as the Excel offices keep (the list's filters: ?state=&category=)."""
+    f = selectors.LedgerFilter(
+        state=request.GET.get("state") or "all",
+        category=request.GET.get("category", "")
+        if request.GET.get("category") in Category.values
+        else "",
+    )
+    rows = selectors.ledger(request.user, f)
+    with translation.override("zh-hans"):
+        today = timezone.localdate()
+        data = export.ledger_workbook(
+            rows,
+            title=f"{today.year}年{today.month}月学校安全隐患排查整治台账",
+            unit_name="、".join(u.name for u in access.units_run(request.user)[:3]),
+            by=request.user.name,
+        )
+    response = HttpResponse(data, content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="hazards-{today:%Y%m%d}.xlsx"'
+    return response

@@ -81,3 +81,53 @@ class HazardPagesTests(HazardCase):
         self.assertEqual(
             len(self.client_for(self.duty_b).get(reverse("hazards:ledger")).context["rows"]), 0
         )
+
+
+class LedgerExportTests(HazardCase):
+    def test_the_ledger_in_the_offices_columns_with_typed_formulas_as_text(self) -> None:
+        import io
+
+        from openpyxl import load_workbook
+
+        hazard = services.hazard_report(
+            by=self.teacher_a,
+            unit=self.school_a,
+            category="fire",
+            description='=HYPERLINK("http://x")',
+            area=self.area_a,
+            interim="+1 临时封闭",
+        )
+        services.hazard_submit_fix(by=self.teacher_a, hazard=hazard, note="已更换")
+        services.hazard_verify(by=self.principal_a, hazard=hazard, accept=True)
+        response = self.client_for(self.principal_a).get(reverse("hazards:xlsx"))
+        self.assertEqual(response.status_code, 200)
+        ws = load_workbook(io.BytesIO(response.content)).active
+        self.assertIn("学校安全隐患排查整治台账", ws["A1"].value)
+        header = [c.value for c in ws[3]]
+        self.assertEqual(
+            header,
+            [
+                "序号",
+                "单位",
+                "隐患类别",
+                "隐患地点",
+                "隐患描述",
+                "等级",
+                "整改责任人",
+                "整改时限",
+                "临时措施",
+                "整改情况",
+                "验收人",
+                "销号日期",
+                "备注",
+            ],
+        )
+        row = [c for c in ws[4]]
+        self.assertEqual(row[1].value, "城关小学")
+        self.assertEqual(row[5].value, "一般")
+        self.assertEqual(row[10].value, self.principal_a.name)
+        for cell in (row[4], row[8]):
+            self.assertEqual(cell.data_type, "s")
+        self.assertEqual(row[4].value, '=HYPERLINK("http://x")')
+        other = self.client_for(self.duty_b).get(reverse("hazards:xlsx"))
+        self.assertEqual(load_workbook(io.BytesIO(other.content)).active.max_row, 3)
