@@ -602,6 +602,7 @@ def demo_hazards(officer: Person, bureau: Unit) -> None:
     from django.db.models import F
 
     from safecampus.hazards import services as hazards
+    from safecampus.hazards import timers as hazard_timers
     from safecampus.hazards.models import Hazard, HazardEvent
     from safecampus.orgs.models import Area
 
@@ -619,6 +620,7 @@ def demo_hazards(officer: Person, bureau: Unit) -> None:
             reported_at=F("reported_at") - delta, deadline=F("deadline") - delta
         )
         HazardEvent.objects.filter(hazard=hazard).update(at=F("at") - delta)
+        hazard_timers.schedule(Hazard.objects.get(pk=hazard.pk))  # the deadline moved too
 
     hazards.hazard_report(
         by=safety,

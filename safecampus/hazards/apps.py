@@ -6,3 +6,6 @@ class HazardsConfig(AppConfig):
     name = "safecampus.hazards"
     label = "hazards"
     verbose_name = _("Hazards")
+
+    def ready(self) -> None:
+        from . import timers  # noqa: F401  (registers the deadline handlers)

@@ -130,6 +130,7 @@ class EventKind(models.TextChoices):
     SUPERVISED = "supervised", _("Put under supervision")
     REFERRED = "referred", _("Referred")
     ANSWERED = "answered", _("Authority answered")
+    OVERDUE = "overdue", _("Overdue")
 
 
 class HazardEvent(models.Model):

@@ -15,6 +15,7 @@ from safecampus.audit.services import Actor, audit_record
 from safecampus.orgs import access
 from safecampus.orgs.models import Area, Person, Unit
 
+from . import timers
 from .models import Category, EventKind, Hazard, HazardEvent, Severity, Status
 
 MAX_TEXT = 5000
@@ -112,6 +113,7 @@ def hazard_report(
         reported_at=timezone.now(),
     )
     _event(hazard, EventKind.REPORTED, by, description[:200])
+    timers.schedule(hazard)
     _audit(hazard, by, "create", {"unit": unit.pk, "category": category, "severity": severity})
     return hazard
 

@@ -1,0 +1,112 @@
+"""The hazards app's deadlines (worker timers): a reminder the day before a hazard's
+deadline (to its responsible person), the unit's head when it passes, and the level above
+(the supervising unit, else the unit's parent) three days after. Each fires once; a hazard
+closed (or referred) by then is left alone. A worker that was down fires them when it is
+back, and the history says how late."""
+
+import datetime as dt
+
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from safecampus.notify.models import Urgency
+from safecampus.notify.services import notification_create, office_people
+from safecampus.orgs.models import Unit
+from safecampus.worker.models import Timer
+from safecampus.worker.timers import on_timer, timer_schedule
+
+from .models import EventKind, Hazard, HazardEvent, Status
+
+REMIND = "hazards.remind"
+DUE = "hazards.due"
+ESCALATE = "hazards.escalate"
+EVENT = "hazard_deadline"
+REMIND_BEFORE = dt.timedelta(days=1)
+ESCALATE_AFTER = dt.timedelta(days=3)
+FIXABLE = (Status.OPEN, Status.FIXING, Status.SUBMITTED)
+
+
+def _end_of(day: dt.date) -> dt.datetime:
+    """The deadline passes at the end of its day (local midnight after it)."""
+    return dt.datetime.combine(
+        day + dt.timedelta(days=1), dt.time(), tzinfo=timezone.get_current_timezone()
+    )
+
+
+def schedule(hazard: Hazard) -> None:
+    """The three timers of the hazard's deadline (moved if it changes)."""
+    end = _end_of(hazard.deadline)
+    for kind, at in ((REMIND, end - REMIND_BEFORE), (DUE, end), (ESCALATE, end + ESCALATE_AFTER)):
+        timer_schedule(
+            kind=kind, key=f"hazard:{kind}:{hazard.pk}", due_at=at, payload={"hazard": hazard.pk}
+        )
+
+
+def _notify(hazard: Hazard, people: list, title: str) -> None:
+    notification_create(
+        event=EVENT,
+        title=title,
+        body=f"{hazard.unit.name}：{hazard.description[:200]}",
+        urgency=Urgency.URGENT,
+        unit=hazard.unit,
+        link=reverse("hazards:detail", kwargs={"pk": hazard.pk}),
+        params={"hazard": hazard.pk},
+        people=[p for p in people if p is not None],
+    )
+
+
+@transaction.atomic
+def deadline_step(*, hazard_id: int, kind: str, due_at: dt.datetime) -> bool:
+    hazard = (
+        Hazard.objects.select_for_update(of=("self",))
+        .select_related("unit", "responsible", "supervising_unit", "supervisor")
+        .filter(pk=hazard_id)
+        .first()
+    )
+    if hazard is None or hazard.status not in FIXABLE:
+        return False
+    now = timezone.now()
+    late = int((now - due_at).total_seconds())
+    if kind == REMIND:
+        _notify(
+            hazard,
+            [hazard.responsible],
+            _("Hazard due tomorrow: %(unit)s") % {"unit": hazard.unit.name},
+        )
+        return True
+    if kind == DUE:
+        _notify(
+            hazard,
+            [*office_people(hazard.unit), hazard.unit.head],
+            _("Hazard overdue: %(unit)s") % {"unit": hazard.unit.name},
+        )
+        text = _("Overdue: the unit's head is told")
+    else:
+        above = hazard.supervising_unit or Unit.objects.get_parent(hazard.unit)
+        if above is None:
+            return False
+        people = [hazard.supervisor] if hazard.supervisor else office_people(above)
+        _notify(
+            hazard,
+            people,
+            _("Hazard overdue for %(days)d days: %(unit)s")
+            % {"days": ESCALATE_AFTER.days, "unit": hazard.unit.name},
+        )
+        text = _("Overdue: %(unit)s is told") % {"unit": above.name}
+    if late > 60:
+        text += " " + _("(the worker was %(minutes)d minutes late)") % {"minutes": late // 60}
+    HazardEvent.objects.create(hazard=hazard, at=now, kind=EventKind.OVERDUE, text=text[:1000])
+    return True
+
+
+def _fire(timer: Timer) -> None:
+    deadline_step(
+        hazard_id=int(timer.payload.get("hazard", 0)), kind=timer.kind, due_at=timer.due_at
+    )
+
+
+on_timer(REMIND)(_fire)
+on_timer(DUE)(_fire)
+on_timer(ESCALATE)(_fire)
