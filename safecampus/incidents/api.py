@@ -239,7 +239,7 @@ def categories_list(
     """The categories an incident at this unit may be filed under."""
     found = _visible_unit(request, unit)
     own = dict(
-        LocalCategory.objects.filter(bureau__path__in=services.ancestor_paths(found)).values_list(
+        LocalCategory.objects.filter(bureau__path__in=found.path_and_above()).values_list(
             "code", "bureau_id"
         )
     )

@@ -120,8 +120,11 @@ def limits_for(category: str, grade: str, level: str) -> Limits:
 
 def bureau_of(unit: Unit) -> Unit | None:
     """The nearest bureau at or above `unit`."""
-    paths = [unit.path[:i] for i in range(Unit.steplen, len(unit.path) + 1, Unit.steplen)]
-    return Unit.objects.filter(path__in=paths, kind=UnitKind.BUREAU).order_by("-depth").first()
+    return (
+        Unit.objects.filter(path__in=unit.path_and_above(), kind=UnitKind.BUREAU)
+        .order_by("-depth")
+        .first()
+    )
 
 
 def _timeline(
@@ -805,9 +808,8 @@ MAX_STEPS = 40
 def plan_for(unit: Unit, kind: str) -> PlanText:
     """The plan an incident of `kind` at `unit` follows: the unit's own copy, else the
     nearest unit's above it, else the shipped default."""
-    paths = [unit.path[:i] for i in range(Unit.steplen, len(unit.path) + 1, Unit.steplen)]
     own = (
-        EmergencyPlan.objects.filter(unit__path__in=paths, kind=kind)
+        EmergencyPlan.objects.filter(unit__path__in=unit.path_and_above(), kind=kind)
         .order_by("-unit__depth")
         .first()
     )
@@ -1085,15 +1087,11 @@ def limits_table() -> list[dict[str, Any]]:
 # --- Categories: the law's, the shipped two, and a bureau's own -------------------------------
 
 
-def ancestor_paths(unit: Unit) -> list[str]:
-    return [unit.path[:i] for i in range(Unit.steplen, len(unit.path) + 1, Unit.steplen)]
-
-
 def categories_for(unit: Unit) -> list[tuple[str, str]]:
     """The categories an incident at `unit` may be filed under: Category, then the own
     categories (not archived) of the bureaus at and above it."""
     local = LocalCategory.objects.filter(
-        bureau__path__in=ancestor_paths(unit), archived_at__isnull=True
+        bureau__path__in=unit.path_and_above(), archived_at__isnull=True
     ).order_by("bureau__depth", "name")
     return [(c.value, str(c.label)) for c in Category] + [(c.code, c.name) for c in local]
 
@@ -1103,7 +1101,7 @@ def category_label(incident: Incident) -> str:
         return str(Category(incident.category).label)
     local = (
         LocalCategory.objects.filter(
-            bureau__path__in=ancestor_paths(incident.unit), code=incident.category
+            bureau__path__in=incident.unit.path_and_above(), code=incident.category
         )
         .order_by("-bureau__depth")
         .first()

@@ -147,6 +147,11 @@ class Unit(MP_Node):
     def is_archived(self) -> bool:
         return self.archived_at is not None
 
+    def path_and_above(self) -> list[str]:
+        """The paths of this unit and of every unit above it, the root's first."""
+        step = self.steplen
+        return [self.path[:i] for i in range(step, len(self.path) + 1, step)]
+
     def may_hold(self, kind: str) -> bool:
         return kind in ALLOWED_CHILDREN.get(self.kind, set())
 

@@ -126,7 +126,7 @@ def unit_detail(user: Any, unit: Unit) -> UnitDetail:
 def people_in_unit_tree(unit: Unit) -> QuerySet[Person]:
     """Candidates for a head, responsible person or seat: people of the unit and its subtree,
     and of the units above it (a group head can lead a school's group)."""
-    paths = [unit.path[:i] for i in range(Unit.steplen, len(unit.path) + 1, Unit.steplen)]
+    paths = unit.path_and_above()
     return (
         Person.objects.filter(
             access.subtree(unit.path, "memberships__unit__path")

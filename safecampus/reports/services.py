@@ -108,7 +108,7 @@ def _nearest(schedules: Any) -> ReportSchedule | None:
 def schedule_for(unit: Unit, day: dt.date) -> ReportSchedule | None:
     """The schedule a unit reports under on a day: the nearest whose period holds the
     day, if that one has a report that day (see the rule above)."""
-    paths = [unit.path[:i] for i in range(Unit.steplen, len(unit.path) + 1, Unit.steplen)]
+    paths = unit.path_and_above()
     candidates = ReportSchedule.objects.filter(_in_period_q(day), root__path__in=paths)
     nearest = _nearest(candidates.select_related("root"))
     return nearest if nearest is not None and reports_on(nearest, day) else None
