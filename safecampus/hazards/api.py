@@ -10,7 +10,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from safecampus.lib.api_types import Day
 from safecampus.orgs import access
-from safecampus.orgs.models import Area, Person, Unit
+from safecampus.orgs.models import Area, Person
 
 from . import selectors, services
 from .models import Category, Hazard, Severity
@@ -124,13 +124,6 @@ def _out(h: Hazard, *, events: bool = False) -> dict[str, Any]:
     return out
 
 
-def _unit(request: HttpRequest, pk: int) -> Unit:
-    unit = Unit.objects.filter(pk=pk).first() if 1 <= pk <= MAX_ID else None
-    if unit is None or not access.unit_visible(request.user, unit):
-        raise Http404
-    return unit
-
-
 def _hazard(request: HttpRequest, pk: int) -> Hazard:
     if not 1 <= pk <= MAX_ID:
         raise Http404
@@ -141,7 +134,7 @@ def _hazard(request: HttpRequest, pk: int) -> Hazard:
 def hazard_list(request: HttpRequest, q: Query[LedgerQuery]) -> dict[str, Any]:
     """The ledger, newest first, a page at a time (keyset: pass `next` as `after`)."""
     f = selectors.LedgerFilter(
-        under=_unit(request, q.under) if q.under else None,
+        under=access.unit_or_404(request.user, q.under) if q.under else None,
         state=q.state,
         category=q.category or "",
         severity=q.severity or "",
@@ -152,7 +145,7 @@ def hazard_list(request: HttpRequest, q: Query[LedgerQuery]) -> dict[str, Any]:
 
 @router.post("/hazards", response={201: HazardOut})
 def hazard_create(request: HttpRequest, payload: HazardIn) -> Status[dict[str, Any]]:
-    unit = _unit(request, payload.unit_id)
+    unit = access.unit_or_404(request.user, payload.unit_id)
     area = None
     if payload.area_id is not None:
         area = Area.objects.filter(pk=payload.area_id).first()
@@ -204,7 +197,7 @@ def hazard_verify(request: HttpRequest, hazard_id: int, payload: VerifyIn) -> di
 def hazard_supervise(request: HttpRequest, hazard_id: int, payload: SuperviseIn) -> dict[str, Any]:
     """挂牌督办 (a major hazard, by a manager of a unit above it)."""
     hazard = _hazard(request, hazard_id)
-    supervising = _unit(request, payload.supervising_unit_id)
+    supervising = access.unit_or_404(request.user, payload.supervising_unit_id)
     supervisor = Person.objects.filter(pk=payload.supervisor_id).first()
     if supervisor is None or not access.person_visible(request.user, supervisor):
         raise Http404

@@ -179,9 +179,7 @@ def _incident(request: HttpRequest, pk: int) -> Incident:
 @router.post("/incidents", response={201: IncidentOut})
 def incident_create(request: HttpRequest, payload: IncidentIn) -> Status[dict[str, Any]]:
     """The quick report: the incident, and its escalation chain called at once."""
-    unit = Unit.objects.filter(pk=payload.unit_id).first()
-    if unit is None or not access.unit_visible(request.user, unit):
-        raise Http404
+    unit = access.unit_or_404(request.user, payload.unit_id)
     area = None
     if payload.area_id is not None:
         area = Area.objects.filter(pk=payload.area_id).first()
@@ -207,9 +205,7 @@ def incident_list(request: HttpRequest, filters: Query[ListFilter]) -> list[dict
     """Newest first, at most 500."""
     under = None
     if filters.under is not None:
-        under = Unit.objects.filter(pk=filters.under).first()
-        if under is None or not access.unit_visible(request.user, under):
-            raise Http404
+        under = access.unit_or_404(request.user, filters.under)
     rows = selectors.incidents_list(
         request.user,
         under=under,
@@ -237,7 +233,7 @@ def categories_list(
     request: HttpRequest, unit: int = Query(..., ge=1, le=MAX_ID)
 ) -> list[dict[str, Any]]:  # type: ignore[assignment]
     """The categories an incident at this unit may be filed under."""
-    found = _visible_unit(request, unit)
+    found = access.unit_or_404(request.user, unit)
     own = dict(
         LocalCategory.objects.filter(bureau__path__in=found.path_and_above()).values_list(
             "code", "bureau_id"
@@ -254,7 +250,7 @@ def category_add(request: HttpRequest, payload: CategoryIn) -> Status[dict[str, 
     """Add a bureau's own category (those who run the bureau)."""
     category = services.local_category_add(
         by=request.user,
-        bureau=_visible_unit(request, payload.bureau_id),
+        bureau=access.unit_or_404(request.user, payload.bureau_id),
         code=payload.code,
         name=payload.name,
     )
@@ -406,7 +402,7 @@ class StatsOut(Schema):
 def incident_stats(request: HttpRequest, filters: Query[StatsFilter]) -> dict[str, Any]:
     """The overview's figures: open incidents by grade and age, unacknowledged stages, the
     month's late steps and its incidents by category and by unit."""
-    under = _visible_unit(request, filters.under) if filters.under else None
+    under = access.unit_or_404(request.user, filters.under) if filters.under else None
     today = timezone.localdate()
     first = dt.date.fromisoformat(filters.month + "-01") if filters.month else today.replace(day=1)
     after = (first + dt.timedelta(days=32)).replace(day=1)
@@ -570,17 +566,10 @@ def _plan_out(unit: Unit, kind: str) -> dict[str, Any]:
     }
 
 
-def _visible_unit(request: HttpRequest, unit_id: int) -> Unit:
-    unit = Unit.objects.filter(pk=unit_id).first() if 1 <= unit_id <= MAX_ID else None
-    if unit is None or not access.unit_visible(request.user, unit):
-        raise Http404
-    return unit
-
-
 @router.get("/incidents/plans/{unit_id}/{kind}", response=PlanOut)
 def plan_get(request: HttpRequest, unit_id: int, kind: str) -> dict[str, Any]:
     """The plan an incident of this type at this unit follows (an unknown type: 404)."""
-    unit = _visible_unit(request, unit_id)
+    unit = access.unit_or_404(request.user, unit_id)
     if kind not in Kind.values:
         raise Http404
     return _plan_out(unit, kind)
@@ -589,7 +578,7 @@ def plan_get(request: HttpRequest, unit_id: int, kind: str) -> dict[str, Any]:
 @router.put("/incidents/plans/{unit_id}/{kind}", response=PlanOut)
 def plan_put(request: HttpRequest, unit_id: int, kind: KindName, payload: PlanIn) -> dict[str, Any]:
     """Save the unit's own copy of the plan (an unknown type: 422 with the body's faults)."""
-    unit = _visible_unit(request, unit_id)
+    unit = access.unit_or_404(request.user, unit_id)
     services.plan_save(
         by=request.user,
         unit=unit,
