@@ -13,8 +13,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from safecampus.orgs import access
+from safecampus.orgs import selectors as orgs_selectors
 from safecampus.orgs.forms import apply_errors
-from safecampus.orgs.models import Area, Membership, UnitKind
+from safecampus.orgs.models import UnitKind
 
 from . import export, selectors, services
 from .forms import AnswerForm, FixForm, HazardForm, ReferForm, VerifyForm
@@ -59,19 +60,12 @@ def ledger(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def hazard_new(request: HttpRequest) -> HttpResponse:
-    units = access.units_visible(request.user, include_archived=False).filter(kind__in=HAZARD_KINDS)
-    own = (
-        Membership.objects.filter(person=request.user, unit__archived_at__isnull=True)
-        .order_by("unit__path")
-        .values_list("unit_id", flat=True)
-        .first()
-    )
-    areas = Area.objects.filter(unit__in=units, archived_at__isnull=True).select_related("unit")
+    units, areas = orgs_selectors.report_places(request.user, HAZARD_KINDS)
     form = HazardForm(
         request.POST or None,
-        units=units.order_by("path"),
-        areas=areas.order_by("unit__path", "name"),
-        initial={"unit": own},
+        units=units,
+        areas=areas,
+        initial={"unit": orgs_selectors.own_unit(request.user)},
     )
     if request.method == "POST" and form.is_valid():
         try:

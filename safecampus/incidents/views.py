@@ -16,8 +16,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from safecampus.orgs import access
+from safecampus.orgs import selectors as orgs_selectors
 from safecampus.orgs.forms import apply_errors
-from safecampus.orgs.models import Area, Membership, UnitKind
+from safecampus.orgs.models import UnitKind
 
 from . import export, selectors, services
 from .forms import (
@@ -74,24 +75,11 @@ def incident_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def incident_new(request: HttpRequest) -> HttpResponse:
     """The quick report: type, place, what happened, people hurt, emergency services called."""
-    units = access.units_visible(request.user, include_archived=False).filter(
-        kind__in=REPORTING_KINDS
-    )
-    own = (
-        Membership.objects.filter(person=request.user, unit__archived_at__isnull=True)
-        .order_by("unit__path")
-        .values_list("unit_id", flat=True)
-        .first()
-    )
-    areas = Area.objects.filter(unit__in=units, archived_at__isnull=True).select_related("unit")
-    if own is not None:
-        areas = areas.filter(unit_id=own) if request.method != "POST" else areas
-    form = QuickReportForm(
-        request.POST or None,
-        units=units.order_by("path"),
-        areas=areas.order_by("unit__path", "name"),
-        initial={"unit": own},
-    )
+    units, areas = orgs_selectors.report_places(request.user, REPORTING_KINDS)
+    own = orgs_selectors.own_unit(request.user)
+    if own is not None and request.method != "POST":
+        areas = areas.filter(unit=own)
+    form = QuickReportForm(request.POST or None, units=units, areas=areas, initial={"unit": own})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -122,15 +110,9 @@ def incident_sos(request: HttpRequest) -> HttpResponse:
     """The SOS button's page: one tap on a type reports it at one's own unit (the second
     tap); the details follow on the incident's page. Without a unit of one's own: the
     quick report's form."""
-    membership = (
-        Membership.objects.filter(person=request.user, unit__archived_at__isnull=True)
-        .select_related("unit")
-        .order_by("unit__path")
-        .first()
-    )
-    if membership is None:
+    unit = orgs_selectors.own_unit(request.user)
+    if unit is None:
         return redirect("incidents:new")
-    unit = membership.unit
     if request.method == "POST":
         kind = request.POST.get("kind", "")
         if kind not in SOS_KINDS:

@@ -188,6 +188,26 @@ def people_list(user: Any, *, query: str = "", unit: Unit | None = None) -> Quer
     return _with_units(qs).order_by("name", "pk")
 
 
+def own_unit(user: Any) -> Unit | None:
+    """The first unit (in tree order, not archived) where the user holds a role: where
+    what they report happens unless they say otherwise."""
+    membership = (
+        Membership.objects.filter(person=user, unit__archived_at__isnull=True)
+        .select_related("unit")
+        .order_by("unit__path")
+        .first()
+    )
+    return membership.unit if membership else None
+
+
+def report_places(user: Any, kinds: Any) -> tuple[QuerySet[Unit], QuerySet[Area]]:
+    """The units of these kinds the user sees (not archived), in tree order, and their
+    areas: what a report form (an incident, a hazard) offers to choose from."""
+    units = access.units_visible(user, include_archived=False).filter(kind__in=kinds)
+    areas = Area.objects.filter(unit__in=units, archived_at__isnull=True).select_related("unit")
+    return units.order_by("path"), areas.order_by("unit__path", "name")
+
+
 def areas_unassigned(user: Any) -> QuerySet[Area]:
     return (
         access.areas_visible(user)
