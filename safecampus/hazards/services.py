@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from safecampus.audit.services import Actor, audit_record
+from safecampus.lib.text import clean_text
 from safecampus.orgs import access
 from safecampus.orgs.models import Area, Person, Unit
 
@@ -42,14 +43,7 @@ def _audit(hazard: Hazard, by: Person, action: str, changes: dict[str, Any]) -> 
 
 
 def _text(value: str, field: str, errors: dict[str, str], *, required: bool) -> str:
-    text = (value or "").strip()
-    if "\x00" in text:
-        errors[field] = _("Null characters are not allowed.")
-    elif len(text) > MAX_TEXT:
-        errors[field] = _("At most %(n)d characters.") % {"n": MAX_TEXT}
-    elif required and not text:
-        errors[field] = _("This field is required.")
-    return text
+    return clean_text(value, field, errors, required=required, max_length=MAX_TEXT)
 
 
 def _move(hazard: Hazard, from_: tuple[str, ...], **changes: Any) -> None:

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from safecampus.audit.services import Actor, audit_record
 from safecampus.duty import selectors as duty
 from safecampus.hazards import services as hazards
+from safecampus.lib.text import clean_text
 from safecampus.notify.models import Channel, Delivery, Transport, Urgency
 from safecampus.notify.services import (
     delivery_acknowledge,
@@ -618,14 +619,9 @@ def _clean_texts(fields: dict[str, Any], required: tuple[str, ...]) -> dict[str,
     cleaned: dict[str, str] = {}
     errors: dict[str, str] = {}
     for name, value in fields.items():
-        text = (value or "").strip()
-        if "\x00" in text:
-            errors[name] = _("Null characters are not allowed.")
-        elif len(text) > MAX_TEXT:
-            errors[name] = _("At most %(n)d characters.") % {"n": MAX_TEXT}
-        elif name in required and not text:
-            errors[name] = _("This field is required.")
-        cleaned[name] = text
+        cleaned[name] = clean_text(
+            value, name, errors, required=name in required, max_length=MAX_TEXT
+        )
     if errors:
         raise ValidationError(errors)
     return cleaned
