@@ -220,6 +220,26 @@ def people_to_ping(people: Sequence[Reachable]) -> list[Person]:
     return [found[p.pk] for p in people if p.pk in found]
 
 
+@dataclass
+class OnCall:
+    """Who to call at a unit at a moment, as Person rows: the people of the shift(s)
+    covering it, else its fallback's first (the head, else a safety officer)."""
+
+    shift_id: int | None
+    people: list[Person]
+    fallback: bool
+
+
+def people_on_call(unit: Unit, at: dt.datetime) -> OnCall:
+    """Who a spot check pings and an incident's chain calls at `unit` at `at`."""
+    answer = on_duty_now(unit, at)
+    if answer is None:  # the unit is gone (units are archived, never deleted)
+        return OnCall(None, [], fallback=True)
+    if not answer.is_gap:
+        return OnCall(answer.shifts[0].pk, people_to_ping(answer.people), fallback=False)
+    return OnCall(None, people_to_ping(answer.fallback[:1]), fallback=True)
+
+
 # --- Rosters --------------------------------------------------------------------------------
 
 

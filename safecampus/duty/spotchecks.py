@@ -16,7 +16,6 @@
 import datetime as dt
 import secrets
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from django.core import signing
@@ -35,6 +34,7 @@ from safecampus.orgs.models import Person, Unit
 from safecampus.worker.models import Timer
 from safecampus.worker.timers import on_timer, timer_schedule
 
+from . import selectors
 from .models import DutySettings, SpotCheck
 
 EVENT = "duty_spot_check"
@@ -43,29 +43,6 @@ LIMIT_TIMER = "duty.spot_check_limit"
 DEFAULT_MINUTES = 5
 MAX_SAMPLE = 200
 _SALT = "safecampus.duty.spot-answer"  # a token signed for this and nothing else
-
-
-# --- Who is on duty (dutycore's selector when it is there) -----------------------------
-
-
-@dataclass
-class OnDuty:
-    shift_id: int | None
-    people: list[Person]  # who is pinged: the shift's people, else the fallback
-    fallback: bool
-
-
-def on_duty(unit: Unit, at: dt.datetime) -> OnDuty:
-    """Who is pinged: the people of the shift(s) covering `at`, else the fallback."""
-    from . import selectors
-
-    answer = selectors.on_duty_now(unit, at)
-    if answer is None:  # the unit is gone (units are archived, never deleted)
-        return OnDuty(None, [], fallback=True)
-    if not answer.is_gap:
-        people = selectors.people_to_ping(answer.people)
-        return OnDuty(answer.shifts[0].pk, people, fallback=False)
-    return OnDuty(None, selectors.people_to_ping(answer.fallback[:1]), fallback=True)
 
 
 # --- Tokens ------------------------------------------------------------------------------
@@ -110,7 +87,7 @@ def limit_minutes(unit: Unit) -> int:
 
 
 def _send_one(*, by: Person, unit: Unit, now: dt.datetime, batch: uuid.UUID | None) -> SpotCheck:
-    duty = on_duty(unit, now)
+    duty = selectors.people_on_call(unit, now)
     check = SpotCheck.objects.create(
         unit=unit,
         shift_id=duty.shift_id,
@@ -364,7 +341,7 @@ def lateness(check: SpotCheck) -> dt.timedelta | None:
 def spot_check_demo_missed(*, by: Person, unit: Unit, at: dt.datetime) -> SpotCheck:
     """A spot check sent at `at` that nobody answered, as the worker records it: for the demo
     district (safecampus/demo calls it), so the list shows a miss."""
-    duty = on_duty(unit, at)
+    duty = selectors.people_on_call(unit, at)
     due = at + dt.timedelta(minutes=limit_minutes(unit))
     return SpotCheck.objects.create(
         unit=unit,

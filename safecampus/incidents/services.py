@@ -179,11 +179,9 @@ def tier_people(stage: Stage, tier: int, at: dt.datetime) -> list[tuple[Person, 
             people: list[tuple[Person, str]] = []
             if unit.head is not None and unit.head.is_active:
                 people.append((unit.head, "head"))
-            answer = duty.on_duty_now(unit, at)
-            if answer is not None:
-                named = answer.people if not answer.is_gap else answer.fallback[:1]
-                why = "on_duty" if not answer.is_gap else "fallback"
-                people += [(p, why) for p in duty.people_to_ping(named)]
+            on_call = duty.people_on_call(unit, at)
+            why = "fallback" if on_call.fallback else "on_duty"
+            people += [(p, why) for p in on_call.people]
             return people
         office = [(p, "safety_office") for p in _members(unit, {Role.SAFETY_OFFICE})]
         return office + _on_duty_leaders(unit, at)
