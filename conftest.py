@@ -28,3 +28,11 @@ def _fresh_security_policy() -> Iterator[None]:
     forget_policy()
     yield
     forget_policy()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _media_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Photos and exports the tests write go to a folder of the run's own (one per xdist
+    worker), never into var/media of the work tree."""
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
+    yield

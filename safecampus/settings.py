@@ -320,6 +320,8 @@ WHITENOISE_USE_FINDERS = DEBUG or TESTING
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# A photo larger than this is refused (lib.images); phones' JPEGs are 2-6 MB.
+PHOTO_MAX_MB = env_int("PHOTO_MAX_MB", 10, minimum=1)
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

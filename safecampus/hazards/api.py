@@ -5,15 +5,19 @@ supervise, refer, answer). Limited to the caller's units; what is outside answer
 import datetime as dt
 from typing import Any, Literal
 
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
-from ninja import Field, Query, Router, Schema, Status
+from django.urls import reverse
+from ninja import Field, File, Form, Query, Router, Schema, Status
+from ninja.files import UploadedFile
 
+from safecampus.lib import images
 from safecampus.lib.api_types import Day
 from safecampus.orgs import access
 from safecampus.orgs.models import Area, Person
 
 from . import selectors, services
-from .models import Category, Hazard, Severity
+from .models import Category, Hazard, Photo, PhotoStage, Severity
 
 router = Router(tags=["hazards"])
 MAX_ID = 2**63 - 1
@@ -39,6 +43,16 @@ class EventOut(Schema):
     text: str
 
 
+class PhotoOut(Schema):
+    id: int
+    stage: str
+    url: str
+    original_url: str
+    width: int
+    height: int
+    taken_at: dt.datetime | None
+
+
 class HazardOut(Schema):
     id: int
     unit_id: int
@@ -59,6 +73,7 @@ class HazardOut(Schema):
     supervision_deadline: dt.date | None
     referred_to: str
     events: list[EventOut] | None = None
+    photos: list[PhotoOut] | None = None
 
 
 class PageOut(Schema):
@@ -121,7 +136,28 @@ def _out(h: Hazard, *, events: bool = False) -> dict[str, Any]:
     }
     if events:
         out["events"] = [{"at": e.at, "kind": e.kind, "text": e.text} for e in h.events.all()]
+        out["photos"] = [_photo(p) for p in h.photos.all()]
     return out
+
+
+def _photo(p: Photo) -> dict[str, Any]:
+    return {
+        "id": p.pk,
+        "stage": p.stage,
+        "url": reverse("hazards:photo", args=[p.pk]),
+        "original_url": reverse("hazards:photo-original", args=[p.pk]),
+        "width": p.width,
+        "height": p.height,
+        "taken_at": p.taken_at,
+    }
+
+
+def read_photos(files: list[UploadedFile]) -> list[images.Photo]:
+    """Each upload checked by lib.images; a refused one answers 422 naming `photos`."""
+    try:
+        return [images.photo_read(f, name=(f.name or "")[:80]) for f in files]
+    except ValidationError as exc:
+        raise ValidationError({"photos": exc.messages}) from None
 
 
 def _hazard(request: HttpRequest, pk: int) -> Hazard:
@@ -168,6 +204,22 @@ def hazard_create(request: HttpRequest, payload: HazardIn) -> Status[dict[str, A
 @router.get("/hazards/{hazard_id}", response=HazardOut)
 def hazard_get(request: HttpRequest, hazard_id: int) -> dict[str, Any]:
     return _out(_hazard(request, hazard_id), events=True)
+
+
+@router.post("/hazards/{hazard_id}/photos", response={201: list[PhotoOut]})
+def hazard_photos(
+    request: HttpRequest,
+    hazard_id: int,
+    photos: File[list[UploadedFile]],
+    stage: Form[Literal["found", "fixed"]] = PhotoStage.FOUND,
+) -> Status[list[dict[str, Any]]]:
+    """Add photos (multipart: `photos`, one or more files; `stage` found | fixed). Checked by
+    content (JPEG, PNG, WebP, GIF), at most PHOTO_MAX_MB each, six at a time."""
+    hazard = _hazard(request, hazard_id)
+    saved = services.hazard_photos_add(
+        by=request.user, hazard=hazard, photos=read_photos(photos), stage=stage
+    )
+    return Status(201, [_photo(p) for p in saved])
 
 
 @router.post("/hazards/{hazard_id}/fix", response=HazardOut)

@@ -4,14 +4,44 @@ supervision and the referral. The services check again; their errors land on the
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from safecampus.lib import images
 from safecampus.orgs.models import Area, Unit
 
 from .models import Category, Severity
 
 TEXT = forms.Textarea(attrs={"rows": 3})
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class PhotosInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class PhotosField(forms.FileField):
+    """Up to MAX_PHOTOS photos from the phone's camera or gallery, each checked by what it is
+    (lib.images): the cleaned value is a list of images.Photo. A refused photo names itself and
+    the reason; the other fields keep what was typed."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", _("Photos"))
+        kwargs.setdefault(
+            "widget", PhotosInput(attrs={"accept": "image/*", "data-testid": "photos"})
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[images.Photo]:
+        files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
+        if not files:
+            if self.required:
+                raise ValidationError(self.error_messages["required"], code="required")
+            return []
+        if len(files) > 6:
+            raise ValidationError(_("At most 6 photos at a time."))
+        return [images.photo_read(f, name=getattr(f, "name", "")[:80]) for f in files]
 
 
 class HazardForm(forms.Form):
@@ -25,6 +55,7 @@ class HazardForm(forms.Form):
     interim = forms.CharField(
         label=_("Interim measures"), widget=TEXT, max_length=5000, required=False
     )
+    photos = PhotosField()
 
     def __init__(self, *args: Any, units: Any, areas: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -36,6 +67,7 @@ class HazardForm(forms.Form):
 
 class FixForm(forms.Form):
     note = forms.CharField(label=_("What was done"), widget=TEXT, max_length=5000)
+    photos = PhotosField(label=_("Photos after the fix"))
 
 
 class VerifyForm(forms.Form):

@@ -13,7 +13,7 @@ from django.utils import timezone
 from safecampus.orgs import access
 from safecampus.orgs.models import Unit
 
-from .models import OPEN_STATUSES, Hazard, Status
+from .models import OPEN_STATUSES, Hazard, Photo, Status
 
 PAGE = 50
 
@@ -90,3 +90,18 @@ def hazard_or_404(user: Any, pk: Any) -> Hazard:
     if not access.can_see_hazard(user, hazard.unit):
         raise Http404
     return hazard
+
+
+def photo_or_404(user: Any, pk: Any) -> Photo:
+    """A photo, if the user may see the hazard or the inspection it belongs to."""
+    try:
+        photo = Photo.objects.select_related("hazard__unit", "answer__inspection__unit").get(pk=pk)
+    except (Photo.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    if photo.hazard is not None:
+        allowed = access.can_see_hazard(user, photo.hazard.unit)
+    else:
+        allowed = access.can_see_inspection(user, photo.answer.inspection.unit)
+    if not allowed:
+        raise Http404
+    return photo

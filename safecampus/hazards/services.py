@@ -4,22 +4,37 @@ step is a HazardEvent and an audit entry; a status changes only from the one it 
 (a conditional update), so two people acting at once cannot both succeed."""
 
 import datetime as dt
+import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from safecampus.audit.services import Actor, audit_record
+from safecampus.lib import images
 from safecampus.lib.text import clean_text
 from safecampus.orgs import access
 from safecampus.orgs.models import Area, Person, Unit
 
 from . import timers
-from .models import Category, EventKind, Hazard, HazardEvent, Severity, Status
+from .models import (
+    Category,
+    EventKind,
+    Hazard,
+    HazardEvent,
+    InspectionAnswer,
+    Photo,
+    PhotoStage,
+    Severity,
+    Status,
+)
 
 MAX_TEXT = 5000
+MAX_PHOTOS = 6  # at one time, on one hazard, fix or inspection answer
 # A general hazard without a deadline given: fixed within this; a major one: reported at
 # once, its deadline set by whoever supervises it.
 DEFAULT_DAYS = 30
@@ -57,6 +72,55 @@ def _move(hazard: Hazard, from_: tuple[str, ...], **changes: Any) -> None:
         setattr(hazard, name, value)
 
 
+def photos_save(
+    photos: Sequence[images.Photo],
+    *,
+    by: Person,
+    stage: str = PhotoStage.FOUND,
+    hazard: Hazard | None = None,
+    answer: InspectionAnswer | None = None,
+) -> list[Photo]:
+    """Store photos already checked by lib.images (the forms and the API read them) under
+    names nobody can guess; served only by hazards.views.photo, which asks access."""
+    if len(photos) > MAX_PHOTOS:
+        raise ValidationError({"photos": _("At most %(n)s photos at a time.") % {"n": MAX_PHOTOS}})
+    saved = []
+    now = timezone.now()
+    for p in photos:
+        name = uuid.uuid4().hex
+        photo = Photo(
+            hazard=hazard,
+            answer=answer,
+            stage=stage,
+            original_type=p.original_type,
+            width=p.width,
+            height=p.height,
+            taken_at=p.taken_at,
+            uploaded_by=by,
+            uploaded_at=now,
+        )
+        photo.image.save(f"{name}.jpg", ContentFile(p.phone), save=False)
+        photo.original.save(f"{name}-original.{p.extension}", ContentFile(p.original), save=False)
+        photo.save()
+        saved.append(photo)
+    return saved
+
+
+@transaction.atomic
+def hazard_photos_add(
+    *, by: Person, hazard: Hazard, photos: Sequence[images.Photo], stage: str
+) -> list[Photo]:
+    """Photos added to a hazard: as found (whoever may report there), or after the fix (who
+    may fix it), while it is open."""
+    if stage == PhotoStage.FIXED:
+        access.require(access.can_fix_hazard(by, hazard.unit, hazard.responsible_id))
+    else:
+        access.require(access.can_report_hazard(by, hazard.unit))
+    if not hazard.is_open:
+        raise ValidationError({"photos": _("This hazard is closed.")})
+    return photos_save(photos, by=by, hazard=hazard, stage=stage)
+
+
 @transaction.atomic
 def hazard_report(
     *,
@@ -70,6 +134,7 @@ def hazard_report(
     deadline: dt.date | None = None,
     interim: str = "",
     responsible: Person | None = None,
+    photos: Sequence[images.Photo] = (),
 ) -> Hazard:
     """A hazard into the ledger: from an inspection item that failed, or reported directly.
     The responsible person is the area's unless another is named."""
@@ -107,6 +172,7 @@ def hazard_report(
         reported_at=timezone.now(),
     )
     _event(hazard, EventKind.REPORTED, by, description[:200])
+    photos_save(photos, by=by, hazard=hazard)
     timers.schedule(hazard)
     _audit(hazard, by, "create", {"unit": unit.pk, "category": category, "severity": severity})
     return hazard
@@ -122,8 +188,11 @@ def hazard_start_fix(*, by: Person, hazard: Hazard) -> Hazard:
 
 
 @transaction.atomic
-def hazard_submit_fix(*, by: Person, hazard: Hazard, note: str) -> Hazard:
-    """Say what was done; the fix then waits for someone else to verify it."""
+def hazard_submit_fix(
+    *, by: Person, hazard: Hazard, note: str, photos: Sequence[images.Photo] = ()
+) -> Hazard:
+    """Say what was done, with after-photos; the fix then waits for someone else to verify
+    it."""
     access.require(access.can_fix_hazard(by, hazard.unit, hazard.responsible_id))
     errors: dict[str, str] = {}
     note = _text(note, "note", errors, required=True)
@@ -139,6 +208,7 @@ def hazard_submit_fix(*, by: Person, hazard: Hazard, note: str) -> Hazard:
         fixed_at=now,
     )
     _event(hazard, EventKind.SUBMITTED, by, note)
+    photos_save(photos, by=by, hazard=hazard, stage=PhotoStage.FIXED)
     _audit(hazard, by, "update", {"status": Status.SUBMITTED})
     return hazard
 

@@ -6,7 +6,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -63,6 +63,7 @@ def hazard_new(request: HttpRequest) -> HttpResponse:
     units, areas = orgs_selectors.report_places(request.user, HAZARD_KINDS)
     form = HazardForm(
         request.POST or None,
+        request.FILES or None,
         units=units,
         areas=areas,
         initial={"unit": orgs_selectors.own_unit(request.user)},
@@ -84,6 +85,7 @@ def _context(request: HttpRequest, hazard: Any, **forms: Any) -> dict[str, Any]:
     return {
         "hazard": hazard,
         "events": list(hazard.events.select_related("person")),
+        "photos": list(hazard.photos.all()),
         "may_fix": fixer and hazard.status in (Status.OPEN, Status.FIXING),
         "may_verify": hazard.status == Status.SUBMITTED
         and access.can_verify_hazard(
@@ -124,7 +126,7 @@ def hazard_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if action != "fix" and action not in FORMS:
         raise Http404
     name, form_class = FORMS.get(action, ("", None))
-    form = form_class(request.POST) if form_class else None
+    form = form_class(request.POST, request.FILES) if form_class else None
     if form is None or form.is_valid():
         data = form.cleaned_data if form is not None else {}
         try:
@@ -154,6 +156,19 @@ def hazard_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     hazard = selectors.hazard_or_404(request.user, pk)
     forms = {name: form} if form is not None else {}
     return render(request, "hazards/detail.html", _context(request, hazard, **forms))
+
+
+@login_required
+def photo(request: HttpRequest, pk: int, original: bool = False) -> HttpResponse:
+    """A photo, to those who may see its hazard or inspection (never under a public URL)."""
+    found = selectors.photo_or_404(request.user, pk)
+    file = found.original if original else found.image
+    response = FileResponse(
+        file.open("rb"), content_type=found.original_type if original else "image/jpeg"
+    )
+    response["Cache-Control"] = "private, max-age=86400"
+    response["Content-Disposition"] = "inline"
+    return response
 
 
 @login_required

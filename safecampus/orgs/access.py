@@ -46,6 +46,7 @@ from .models import (
     Person,
     Role,
     Unit,
+    UnitKind,
 )
 
 # Who files a unit's daily report and acknowledges its notices: its managers, and
@@ -650,6 +651,27 @@ def can_supervise_hazard(user: Any, unit: Unit) -> bool:
 def can_refer_hazard(user: Any, unit: Unit) -> bool:
     """Refer a hazard the school cannot fix to the outside authority, record its answer."""
     return runs(user, unit)
+
+
+def can_see_inspection(user: Any, unit: Unit) -> bool:
+    """A unit's inspection in a round, its answers and photos: as its hazards."""
+    return _in_business(user) and unit_visible(user, unit)
+
+
+def can_inspect(user: Any, unit: Unit) -> bool:
+    """Answer a unit's inspection: its managers (the principal, the safety officer) and, in a
+    group or bureau check, the managers of a unit above."""
+    return runs(user, unit)
+
+
+def can_launch_inspection_round(user: Any, unit: Unit) -> bool:
+    """Launch a round for a subtree: a unit that has units below it, run by the user."""
+    return runs(user, unit) and unit.kind in (UnitKind.BUREAU, UnitKind.GROUP)
+
+
+def can_edit_checklists(user: Any, bureau: Unit) -> bool:
+    """A bureau's own versions of the checklists: those who run a root of the tree."""
+    return runs(user, bureau) and bureau.is_root()
 
 
 def require(allowed: bool) -> None:
