@@ -17,7 +17,7 @@ from safecampus.orgs import access
 from safecampus.orgs.models import Area, Person
 
 from . import selectors, services
-from .models import Category, Hazard, Photo, PhotoStage, Severity
+from .models import Category, ChecklistItem, Hazard, Photo, PhotoStage, Severity
 
 router = Router(tags=["hazards"])
 MAX_ID = 2**63 - 1
@@ -276,3 +276,240 @@ def hazard_answer(request: HttpRequest, hazard_id: int, payload: AnswerIn) -> di
     return _out(
         services.hazard_referral_answer(by=request.user, hazard=hazard, answer=payload.answer)
     )
+
+
+# --- Checklists, inspection rounds, inspections ---------------------------------------------
+
+
+class ChecklistOut(Schema):
+    id: int
+    category: str
+    version: int
+    shipped: bool
+    items: list[str]
+
+
+class ChecklistIn(Schema):
+    items: list[str] = Field(min_length=1, max_length=100)
+
+
+class RoundIn(Schema):
+    unit_id: int = Field(ge=1, le=MAX_ID)
+    kind: Literal["self", "general", "recheck"]
+    title: str = Field(min_length=1, max_length=200)
+    starts_on: Day
+    ends_on: Day
+    categories: list[CategoryName] = Field(min_length=1, max_length=len(Category.values))
+
+
+class RoundOut(Schema):
+    id: int
+    unit_id: int
+    kind: str
+    title: str
+    starts_on: dt.date
+    ends_on: dt.date
+    checklists: list[int]
+
+
+class InspectionRowOut(Schema):
+    id: int
+    unit_id: int
+    unit: str
+    status: str
+    answered: int
+    failed: int
+
+
+class RoundProgressOut(RoundOut):
+    items: int
+    units: int
+    not_started: int
+    started: int
+    submitted: int
+    inspections: list[InspectionRowOut]
+
+
+class ItemOut(Schema):
+    id: int
+    category: str
+    text: str
+    result: str | None
+    note: str
+    area_id: int | None
+    hazard_id: int | None
+
+
+class InspectionOut(Schema):
+    id: int
+    round_id: int
+    unit_id: int
+    status: str
+    answered: int
+    failed: int
+    items: list[ItemOut]
+
+
+class ItemAnswerIn(Schema):
+    item_id: int = Field(ge=1, le=MAX_ID)
+    result: Literal["pass", "fail", "na"]
+    note: str = Field("", max_length=1000)
+    area_id: int | None = Field(None, ge=1, le=MAX_ID)
+
+
+def _checklist(c: Any) -> dict[str, Any]:
+    return {
+        "id": c.pk,
+        "category": c.category,
+        "version": c.version,
+        "shipped": c.unit_id is None,
+        "items": [i.text for i in c.items.all()],
+    }
+
+
+def _bureau(request: HttpRequest) -> Any:
+    bureau = selectors.bureau_of(request.user)
+    if bureau is None:
+        raise Http404
+    return bureau
+
+
+@router.get("/checklists", response=list[ChecklistOut])
+def checklist_list(request: HttpRequest) -> list[dict[str, Any]]:
+    """The checklists (current versions) of the caller's bureau."""
+    services.checklist_defaults_ensure()
+    return [_checklist(c) for c in selectors.checklists_for(_bureau(request))]
+
+
+@router.put("/checklists/{category}", response=ChecklistOut)
+def checklist_put(
+    request: HttpRequest, category: CategoryName, payload: ChecklistIn
+) -> dict[str, Any]:
+    """A new version of the category's checklist for the caller's bureau (its managers)."""
+    checklist = services.checklist_edit(
+        by=request.user, bureau=_bureau(request), category=category, items=payload.items
+    )
+    return _checklist(checklist)
+
+
+def _round(r: Any) -> dict[str, Any]:
+    return {
+        "id": r.pk,
+        "unit_id": r.unit_id,
+        "kind": r.kind,
+        "title": r.title,
+        "starts_on": r.starts_on,
+        "ends_on": r.ends_on,
+        "checklists": [c.pk for c in r.checklists.all()],
+    }
+
+
+@router.get("/inspection-rounds", response=list[RoundOut])
+def round_list(request: HttpRequest) -> list[dict[str, Any]]:
+    rows = selectors.rounds_visible(request.user).prefetch_related("checklists")[:200]
+    return [_round(r) for r in rows]
+
+
+@router.post("/inspection-rounds", response={201: RoundOut})
+def round_create(request: HttpRequest, payload: RoundIn) -> Status[dict[str, Any]]:
+    data = payload.dict()
+    unit = access.unit_or_404(request.user, data.pop("unit_id"))
+    return Status(201, _round(services.round_launch(by=request.user, unit=unit, **data)))
+
+
+@router.get("/inspection-rounds/{round_id}", response=RoundProgressOut)
+def round_get(request: HttpRequest, round_id: int) -> dict[str, Any]:
+    """The round's progress per unit (those the caller sees; not started first)."""
+    if not 1 <= round_id <= MAX_ID:
+        raise Http404
+    round_ = selectors.round_or_404(request.user, round_id)
+    progress, rows = selectors.round_progress(request.user, round_)
+    return _round(round_) | {
+        "items": progress.items,
+        "units": progress.total,
+        "not_started": progress.not_started,
+        "started": progress.started,
+        "submitted": progress.submitted,
+        "inspections": [
+            {
+                "id": i.pk,
+                "unit_id": i.unit_id,
+                "unit": i.unit.name,
+                "status": i.status,
+                "answered": i.answered,
+                "failed": i.failed,
+            }
+            for i in rows[:5000]
+        ],
+    }
+
+
+def _inspection(request: HttpRequest, pk: int) -> Any:
+    if not 1 <= pk <= MAX_ID:
+        raise Http404
+    return selectors.inspection_or_404(request.user, pk)
+
+
+def _inspection_out(inspection: Any) -> dict[str, Any]:
+    return {
+        "id": inspection.pk,
+        "round_id": inspection.round_id,
+        "unit_id": inspection.unit_id,
+        "status": inspection.status,
+        "answered": inspection.answered,
+        "failed": inspection.failed,
+        "items": [
+            {
+                "id": item.pk,
+                "category": item.checklist.category,
+                "text": item.text,
+                "result": answer.result if answer else None,
+                "note": answer.note if answer else "",
+                "area_id": answer.area_id if answer else None,
+                "hazard_id": answer.hazard_id if answer else None,
+            }
+            for _label, rows in selectors.inspection_sheet(inspection)
+            for item, answer in rows
+        ],
+    }
+
+
+@router.get("/inspections/{inspection_id}", response=InspectionOut)
+def inspection_get(request: HttpRequest, inspection_id: int) -> dict[str, Any]:
+    return _inspection_out(_inspection(request, inspection_id))
+
+
+@router.post("/inspections/{inspection_id}/answers", response=InspectionOut)
+def inspection_answer(
+    request: HttpRequest, inspection_id: int, payload: ItemAnswerIn
+) -> dict[str, Any]:
+    """Answer one item (again: changed). Photos: the page's form, or POST them to the hazard
+    the failure becomes."""
+    inspection = _inspection(request, inspection_id)
+    item = ChecklistItem.objects.filter(
+        pk=payload.item_id, checklist__rounds=inspection.round_id
+    ).first()
+    if item is None:
+        raise Http404
+    area = None
+    if payload.area_id is not None:
+        area = Area.objects.filter(pk=payload.area_id, unit=inspection.unit).first()
+        if area is None:
+            raise Http404
+    services.inspection_answer(
+        by=request.user,
+        inspection=inspection,
+        item=item,
+        result=payload.result,
+        note=payload.note,
+        area=area,
+    )
+    return _inspection_out(_inspection(request, inspection_id))
+
+
+@router.post("/inspections/{inspection_id}/submit", response=InspectionOut)
+def inspection_submit(request: HttpRequest, inspection_id: int) -> dict[str, Any]:
+    """Every item answered: submitted; each failure becomes a hazard (its `hazard_id`)."""
+    inspection = _inspection(request, inspection_id)
+    services.inspection_submit(by=request.user, inspection=inspection)
+    return _inspection_out(_inspection(request, inspection_id))

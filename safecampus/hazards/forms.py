@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from safecampus.lib import images
 from safecampus.orgs.models import Area, Unit
 
-from .models import Category, Severity
+from .models import Category, Result, RoundKind, Severity
 
 TEXT = forms.Textarea(attrs={"rows": 3})
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -82,3 +82,40 @@ class ReferForm(forms.Form):
 
 class AnswerForm(forms.Form):
     answer = forms.CharField(label=_("The authority's answer"), widget=TEXT, max_length=5000)
+
+
+class ChecklistForm(forms.Form):
+    items = forms.CharField(
+        label=_("Items, one to a line"), widget=forms.Textarea(attrs={"rows": 12}), max_length=30000
+    )
+
+
+class RoundForm(forms.Form):
+    unit = forms.ModelChoiceField(label=_("For the schools under"), queryset=Unit.objects.none())
+    kind = forms.ChoiceField(label=_("Kind"), choices=RoundKind.choices)
+    title = forms.CharField(label=_("Title"), max_length=200)
+    starts_on = forms.DateField(label=_("From"), widget=DATE)
+    ends_on = forms.DateField(label=_("Until"), widget=DATE)
+    categories = forms.MultipleChoiceField(
+        label=_("Checklists"),
+        choices=Category.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose one or more categories.")},
+    )
+
+    def __init__(self, *args: Any, units: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = units
+        self.fields["unit"].label_from_instance = lambda u: u.name
+
+
+class ItemAnswerForm(forms.Form):
+    result = forms.ChoiceField(label=_("Result"), choices=Result.choices, widget=forms.RadioSelect)
+    note = forms.CharField(label=_("What is wrong"), max_length=1000, required=False)
+    area = forms.ModelChoiceField(label=_("Area"), queryset=Area.objects.none(), required=False)
+    photos = PhotosField()
+
+    def __init__(self, *args: Any, areas: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["area"].queryset = areas
+        self.fields["area"].label_from_instance = lambda a: a.name

@@ -3,17 +3,32 @@ after the last one shown, never an offset), one hazard with its history."""
 
 import base64
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import reduce
+from operator import or_
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Count, Q, QuerySet, Sum, When
 from django.http import Http404
 from django.utils import timezone
 
 from safecampus.orgs import access
+from safecampus.orgs import selectors as orgs_selectors
 from safecampus.orgs.models import Unit
 
-from .models import OPEN_STATUSES, Hazard, Photo, Status
+from .models import (
+    OPEN_STATUSES,
+    Category,
+    Checklist,
+    ChecklistItem,
+    Hazard,
+    Inspection,
+    InspectionRound,
+    InspectionStatus,
+    Photo,
+    Status,
+)
 
 PAGE = 50
 
@@ -105,3 +120,127 @@ def photo_or_404(user: Any, pk: Any) -> Photo:
     if not allowed:
         raise Http404
     return photo
+
+
+# --- Inspection rounds --------------------------------------------------------------------
+
+
+def rounds_visible(user: Any) -> QuerySet[InspectionRound]:
+    q = access.inspection_rounds_visible_q(user)
+    if q is None:
+        return InspectionRound.objects.none()
+    return InspectionRound.objects.filter(q).select_related("unit").order_by("-starts_on", "-pk")
+
+
+def round_or_404(user: Any, pk: Any) -> InspectionRound:
+    try:
+        return rounds_visible(user).get(pk=pk)
+    except (InspectionRound.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def round_item_count(round_: InspectionRound) -> int:
+    return ChecklistItem.objects.filter(checklist__rounds=round_).count()
+
+
+@dataclass
+class RoundProgress:
+    total: int  # units in the round the user sees
+    not_started: int
+    started: int
+    submitted: int
+    failed: int  # items failed, over the units
+    items: int  # items on the round's checklists
+
+
+def round_progress(user: Any, round_: InspectionRound) -> tuple[RoundProgress, QuerySet]:
+    """The round's inspections in the units the user sees (not started first), and the
+    totals, counted in SQL."""
+    rows = Inspection.objects.filter(round=round_).filter(access.visible_q(user, "unit__path"))
+    counts = rows.aggregate(
+        total=Count("pk"),
+        not_started=Count("pk", filter=Q(status=InspectionStatus.NOT_STARTED)),
+        started=Count("pk", filter=Q(status=InspectionStatus.STARTED)),
+        submitted=Count("pk", filter=Q(status=InspectionStatus.SUBMITTED)),
+        failed=Sum("failed"),
+    )
+    counts["failed"] = counts["failed"] or 0
+    progress = RoundProgress(items=round_item_count(round_), **counts)
+    ordered = rows.select_related("unit", "inspector").order_by(
+        Case(
+            When(status=InspectionStatus.NOT_STARTED, then=0),
+            When(status=InspectionStatus.STARTED, then=1),
+            default=2,
+        ),
+        "unit__path",
+    )
+    return progress, ordered
+
+
+def inspections_to_do(user: Any) -> QuerySet[Inspection]:
+    """Inspections of units the user runs, in rounds under way, not yet submitted."""
+    paths = access.business_paths(user)
+    if not paths:
+        return Inspection.objects.none()
+    today = timezone.localdate()
+    return (
+        Inspection.objects.filter(
+            reduce(or_, (access.subtree(p, "unit__path") for p in paths)),
+            round__starts_on__lte=today,
+            status__in=(InspectionStatus.NOT_STARTED, InspectionStatus.STARTED),
+        )
+        .select_related("round", "unit")
+        .order_by("round__ends_on", "unit__path")[:50]
+    )
+
+
+def inspection_or_404(user: Any, pk: Any) -> Inspection:
+    try:
+        inspection = Inspection.objects.select_related("round", "unit", "inspector").get(pk=pk)
+    except (Inspection.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    if not access.can_see_inspection(user, inspection.unit):
+        raise Http404
+    return inspection
+
+
+def inspection_sheet(inspection: Inspection) -> list[tuple[str, list[tuple[Any, Any]]]]:
+    """The inspection's items by category, each with its answer (or None)."""
+    answers = {
+        a.item_id: a
+        for a in inspection.answers.select_related("area", "hazard").prefetch_related("photos")
+    }
+    items = (
+        ChecklistItem.objects.filter(checklist__rounds=inspection.round_id)
+        .select_related("checklist")
+        .order_by("checklist__category", "order")
+    )
+    groups: dict[str, list[tuple[Any, Any]]] = {}
+    for item in items:
+        label = str(item.checklist.get_category_display())
+        groups.setdefault(label, []).append((item, answers.get(item.pk)))
+    return list(groups.items())
+
+
+def bureau_of(user: Any) -> Unit | None:
+    """The root of the tree the user works in: whose checklists their rounds use."""
+    own = orgs_selectors.own_unit(user)
+    return None if own is None else Unit.objects.get(path=own.path[: Unit.steplen])
+
+
+def checklists_for(unit: Unit) -> list[Checklist]:
+    """The checklist of every category as a round launched at `unit` would use it."""
+    return current_checklists(unit, list(Category.values))
+
+
+def current_checklists(unit: Unit, categories: Sequence[str]) -> list[Checklist]:
+    """For each category: the current version of the nearest bureau above `unit` that has its
+    own, else the shipped one."""
+    paths = unit.path_and_above()
+    found: dict[str, Checklist] = {}
+    candidates = Checklist.objects.filter(
+        Q(unit__path__in=paths, is_current=True) | Q(unit=None), category__in=categories
+    ).select_related("unit")
+    for c in sorted(candidates, key=lambda c: (len(c.unit.path) if c.unit else 0, c.version)):
+        found[c.category] = c  # the deepest owner (and the latest version) wins
+    return [found[c] for c in categories if c in found]

@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,15 +21,22 @@ from safecampus.lib.text import clean_text
 from safecampus.orgs import access
 from safecampus.orgs.models import Area, Person, Unit
 
-from . import timers
+from . import checklists, selectors, timers
 from .models import (
     Category,
+    Checklist,
+    ChecklistItem,
     EventKind,
     Hazard,
     HazardEvent,
+    Inspection,
     InspectionAnswer,
+    InspectionRound,
+    InspectionStatus,
     Photo,
     PhotoStage,
+    Result,
+    RoundKind,
     Severity,
     Status,
 )
@@ -316,3 +324,328 @@ def hazard_referral_answer(*, by: Person, hazard: Hazard, answer: str) -> Hazard
     _event(hazard, EventKind.ANSWERED, by, answer)
     _audit(hazard, by, "update", {"status": Status.SUBMITTED, "answered": True})
     return hazard
+
+
+@transaction.atomic
+def hazard_import(
+    *,
+    by: Person,
+    unit: Unit,
+    category: str,
+    description: str,
+    source: str,
+    area: Area | None = None,
+    place: str = "",
+    severity: str = Severity.GENERAL,
+    deadline: dt.date | None = None,
+    interim: str = "",
+    responsible: Person | None = None,
+    fix_note: str = "",
+    closed_on: dt.date | None = None,
+    verified_by: Person | None = None,
+    verifier_name: str = "",
+) -> Hazard:
+    """A row of an existing Excel ledger (hazards.imports) into the ledger. Unlike a report,
+    its deadline may have passed; a row with a 销号日期 comes in closed on that day (no fix was
+    submitted here: the median days to close leaves it out). Its history says it was imported
+    and from where (`source`). Timers are set only for a deadline still ahead: a hazard
+    already overdue when it comes in is shown overdue, not escalated all at once."""
+    access.require(access.can_import_hazard(by, unit, closed=closed_on is not None))
+    errors: dict[str, str] = {}
+    if category not in Category.values:
+        errors["category"] = _("Choose a category.")
+    if severity not in Severity.values:
+        errors["severity"] = _("Choose a severity.")
+    description = _text(description, "description", errors, required=True)
+    interim = _text(interim, "interim", errors, required=False)
+    fix_note = _text(fix_note, "fix_note", errors, required=False)
+    place = (place or "").strip()[:200]
+    if area is not None and area.unit_id != unit.pk:
+        errors["area"] = _("This area is not in the unit.")
+    today = timezone.localdate()
+    if closed_on is not None and closed_on > today:
+        errors["closed_on"] = _("The closing date is in the future.")
+    if responsible is not None and closed_on is None and not responsible.is_active:
+        errors["responsible"] = _("This person's account is not active.")
+    if unit.is_archived:
+        errors["unit"] = _("This unit is archived.")
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    closed_at = (
+        dt.datetime.combine(closed_on, dt.time(), tzinfo=timezone.get_current_timezone())
+        if closed_on is not None
+        else None
+    )
+    hazard = Hazard.objects.create(
+        unit=unit,
+        area=area,
+        place=place,
+        category=category,
+        description=description,
+        severity=severity,
+        responsible=responsible or (area.responsible if area else None) or unit.head,
+        deadline=deadline or closed_on or today + dt.timedelta(days=DEFAULT_DAYS),
+        interim=interim,
+        status=Status.CLOSED if closed_at else Status.OPEN,
+        fix_note=fix_note,
+        verified_by=verified_by,
+        closed_at=closed_at,
+        # Found no later than it was closed; an open one: when it came into the ledger.
+        reported_by=by,
+        reported_at=closed_at or now,
+    )
+    text = _("Imported from %(source)s") % {"source": source}
+    if closed_on is not None:
+        verifier = verified_by.name if verified_by else verifier_name.strip()[:100]
+        text += " · " + _("closed on %(day)s") % {"day": f"{closed_on:%Y-%m-%d}"}
+        text += f" · {verifier}" if verifier else ""
+    _event(hazard, EventKind.REPORTED, by, text)
+    if closed_on is None and hazard.deadline >= today:
+        timers.schedule(hazard)
+    _audit(
+        hazard,
+        by,
+        "create",
+        {"unit": unit.pk, "category": category, "severity": severity, "imported": source[:200]},
+    )
+    return hazard
+
+
+# --- Checklists and inspection rounds ------------------------------------------------------
+
+
+def checklist_defaults_ensure() -> None:
+    """The shipped checklists (version 1 of each category, no unit), created once."""
+    if Checklist.objects.filter(unit=None).count() >= len(checklists.DEFAULTS):
+        return
+    now = timezone.now()
+    for category, items in checklists.DEFAULTS.items():
+        with transaction.atomic():
+            checklist, created = Checklist.objects.get_or_create(
+                unit=None, category=category, version=1, defaults={"created_at": now}
+            )
+            if created:
+                ChecklistItem.objects.bulk_create(
+                    ChecklistItem(checklist=checklist, order=i, text=text)
+                    for i, text in enumerate(items, 1)
+                )
+
+
+@transaction.atomic
+def checklist_edit(*, by: Person, bureau: Unit, category: str, items: Sequence[str]) -> Checklist:
+    """A bureau's new version of a category's checklist. The version it replaces is kept:
+    rounds launched before keep theirs."""
+    access.require(access.can_edit_checklists(by, bureau))
+    errors: dict[str, str] = {}
+    if category not in Category.values:
+        errors["category"] = _("Choose a category.")
+    texts = [" ".join(t.split()) for t in items if t and t.strip()]
+    if not texts:
+        errors["items"] = _("Give at least one item, one to a line.")
+    elif len(texts) > 100:
+        errors["items"] = _("At most 100 items.")
+    elif any(len(t) > 300 for t in texts):
+        errors["items"] = _("An item is at most 300 characters.")
+    if errors:
+        raise ValidationError(errors)
+    checklist_defaults_ensure()
+    # one editor at a time per bureau: the versions are numbered in order
+    Unit.objects.select_for_update().filter(pk=bureau.pk).first()
+    latest = (
+        Checklist.objects.filter(Q(unit=bureau) | Q(unit=None), category=category)
+        .order_by("-version")
+        .first()
+    )
+    Checklist.objects.filter(unit=bureau, category=category, is_current=True).update(
+        is_current=False
+    )
+    checklist = Checklist.objects.create(
+        unit=bureau,
+        category=category,
+        version=(latest.version if latest else 0) + 1,
+        created_at=timezone.now(),
+        created_by=by,
+    )
+    ChecklistItem.objects.bulk_create(
+        ChecklistItem(checklist=checklist, order=i, text=t) for i, t in enumerate(texts, 1)
+    )
+    audit_record(
+        action="create",
+        model="hazards.checklist",
+        object_id=checklist.pk,
+        object_repr=str(checklist)[:200],
+        changes={"bureau": bureau.pk, "category": category, "items": len(texts)},
+        actor=Actor(id=by.pk, label=str(by)),
+    )
+    return checklist
+
+
+INSPECTED_KINDS = ("school", "kindergarten")
+
+
+@transaction.atomic
+def round_launch(
+    *,
+    by: Person,
+    unit: Unit,
+    kind: str,
+    title: str,
+    starts_on: dt.date,
+    ends_on: dt.date,
+    categories: Sequence[str],
+) -> InspectionRound:
+    """An inspection round for the schools under `unit`: each gets an inspection (not started)
+    on the checklists current at launch; the schools' heads are told."""
+    access.require(access.can_launch_inspection_round(by, unit))
+    errors: dict[str, str] = {}
+    if kind not in RoundKind.values:
+        errors["kind"] = _("Choose a kind.")
+    title = clean_text(title, "title", errors, required=True, max_length=200)
+    if ends_on < starts_on:
+        errors["ends_on"] = _("The round ends before it starts.")
+    elif ends_on < timezone.localdate():
+        errors["ends_on"] = _("The round would already be over.")
+    chosen = [c for c in dict.fromkeys(categories) if c in Category.values]
+    if not chosen or len(chosen) != len(set(categories)):
+        errors["categories"] = _("Choose one or more categories.")
+    if errors:
+        raise ValidationError(errors)
+    checklist_defaults_ensure()
+    round_ = InspectionRound.objects.create(
+        unit=unit,
+        kind=kind,
+        title=title,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        launched_by=by,
+        launched_at=timezone.now(),
+    )
+    round_.checklists.set(selectors.current_checklists(unit, chosen))
+    schools = Unit.objects.filter(
+        access.subtree(unit.path), kind__in=INSPECTED_KINDS, archived_at__isnull=True
+    )
+    Inspection.objects.bulk_create(
+        (Inspection(round=round_, unit_id=pk) for pk in schools.values_list("pk", flat=True)),
+        batch_size=2000,
+    )
+    audit_record(
+        action="create",
+        model="hazards.inspectionround",
+        object_id=round_.pk,
+        object_repr=title[:200],
+        changes={"unit": unit.pk, "kind": kind, "categories": chosen},
+        actor=Actor(id=by.pk, label=str(by)),
+    )
+    return round_
+
+
+def _inspection_open(inspection: Inspection) -> None:
+    if inspection.status == InspectionStatus.SUBMITTED:
+        raise ValidationError(_("This inspection has been submitted."))
+    if inspection.round.starts_on > timezone.localdate():
+        raise ValidationError(_("The round has not started yet."))
+
+
+@transaction.atomic
+def inspection_answer(
+    *,
+    by: Person,
+    inspection: Inspection,
+    item: ChecklistItem,
+    result: str,
+    note: str = "",
+    area: Area | None = None,
+    photos: Sequence[images.Photo] = (),
+) -> InspectionAnswer:
+    """One item answered (pass / fail / not applicable), saved at once: a closed browser loses
+    nothing. Answered again, it is changed."""
+    access.require(access.can_inspect(by, inspection.unit))
+    inspection = (
+        Inspection.objects.select_for_update().select_related("round").get(pk=inspection.pk)
+    )
+    _inspection_open(inspection)
+    errors: dict[str, str] = {}
+    if result not in Result.values:
+        errors["result"] = _("Choose pass, fail or not applicable.")
+    if not inspection.round.checklists.filter(pk=item.checklist_id).exists():
+        errors["item"] = _("This item is not on the round's checklists.")
+    note = clean_text(note, "note", errors, required=False, max_length=1000)
+    if result == Result.FAIL and not note:
+        errors["note"] = _("Say what is wrong.")
+    if area is not None and area.unit_id != inspection.unit_id:
+        errors["area"] = _("This area is not in the unit.")
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    answer, _created = InspectionAnswer.objects.update_or_create(
+        inspection=inspection,
+        item=item,
+        defaults={
+            "result": result,
+            "note": note,
+            "area": area,
+            "answered_by": by,
+            "answered_at": now,
+        },
+    )
+    photos_save(photos, by=by, answer=answer)
+    counts = inspection.answers.aggregate(
+        answered=Count("pk"), failed=Count("pk", filter=Q(result=Result.FAIL))
+    )
+    Inspection.objects.filter(pk=inspection.pk).update(
+        status=InspectionStatus.STARTED,
+        inspector=by,
+        started_at=inspection.started_at or now,
+        **counts,
+    )
+    return answer
+
+
+def inspection_items(inspection: Inspection) -> list[ChecklistItem]:
+    return list(
+        ChecklistItem.objects.filter(checklist__rounds=inspection.round_id)
+        .select_related("checklist")
+        .order_by("checklist__category", "order")
+    )
+
+
+@transaction.atomic
+def inspection_submit(*, by: Person, inspection: Inspection) -> Inspection:
+    """Every item answered: submitted, and each failure becomes a hazard in the ledger with the
+    item, the area and that area's responsible person."""
+    access.require(access.can_inspect(by, inspection.unit))
+    inspection = (
+        Inspection.objects.select_for_update().select_related("round", "unit").get(pk=inspection.pk)
+    )
+    _inspection_open(inspection)
+    total = len(inspection_items(inspection))
+    answers = list(
+        inspection.answers.select_related("item__checklist", "area__responsible").order_by(
+            "item__checklist__category", "item__order"
+        )
+    )
+    if len(answers) < total:
+        raise ValidationError(_("%(n)s items are not answered yet.") % {"n": total - len(answers)})
+    label = inspection.round.get_kind_display()
+    for answer in answers:
+        if answer.result != Result.FAIL:
+            continue
+        hazard = hazard_report(
+            by=by,
+            unit=inspection.unit,
+            category=answer.item.checklist.category,
+            description=f"{answer.item.text}\n{answer.note}",
+            area=answer.area,
+            interim="",
+        )
+        HazardEvent.objects.filter(hazard=hazard, kind=EventKind.REPORTED).update(
+            text=f"{inspection.round.title} · {label}"[:1000]
+        )
+        Photo.objects.filter(answer=answer).update(hazard=hazard)
+        InspectionAnswer.objects.filter(pk=answer.pk).update(hazard=hazard)
+    Inspection.objects.filter(pk=inspection.pk).update(
+        status=InspectionStatus.SUBMITTED, submitted_at=timezone.now()
+    )
+    inspection.refresh_from_db()
+    return inspection

@@ -1,13 +1,15 @@
 """Hazard pages: the ledger (filtered, paged by key), report a hazard, one hazard with its
 history and the actions its status and the user allow."""
 
+import datetime as dt
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -15,11 +17,21 @@ from django.views.decorators.http import require_POST
 from safecampus.orgs import access
 from safecampus.orgs import selectors as orgs_selectors
 from safecampus.orgs.forms import apply_errors
+from safecampus.orgs.models import Unit as UnitModel
 from safecampus.orgs.models import UnitKind
 
 from . import export, selectors, services
-from .forms import AnswerForm, FixForm, HazardForm, ReferForm, VerifyForm
-from .models import Category, Severity, Status
+from .forms import (
+    AnswerForm,
+    ChecklistForm,
+    FixForm,
+    HazardForm,
+    ItemAnswerForm,
+    ReferForm,
+    RoundForm,
+    VerifyForm,
+)
+from .models import Category, ChecklistItem, InspectionStatus, Severity, Status
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STATES = [
@@ -192,3 +204,209 @@ def ledger_xlsx(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(data, content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="hazards-{today:%Y%m%d}.xlsx"'
     return response
+
+
+# --- Checklists, inspection rounds, the walk-through ----------------------------------------
+
+
+@login_required
+def checklists(request: HttpRequest) -> HttpResponse:
+    bureau = selectors.bureau_of(request.user)
+    if bureau is None:
+        raise Http404
+    services.checklist_defaults_ensure()
+    rows = selectors.checklists_for(bureau)
+    return render(
+        request,
+        "hazards/checklists.html",
+        {
+            "bureau": bureau,
+            "checklists": [(c, list(c.items.all())) for c in rows],
+            "may_edit": access.can_edit_checklists(request.user, bureau),
+        },
+    )
+
+
+@login_required
+def checklist_edit(request: HttpRequest, category: str) -> HttpResponse:
+    bureau = selectors.bureau_of(request.user)
+    if bureau is None or category not in Category.values:
+        raise Http404
+    access.require(access.can_edit_checklists(request.user, bureau))
+    services.checklist_defaults_ensure()
+    current = selectors.current_checklists(bureau, [category])[0]
+    form = ChecklistForm(
+        request.POST or None,
+        initial={"items": "\n".join(i.text for i in current.items.all())},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.checklist_edit(
+                by=request.user,
+                bureau=bureau,
+                category=category,
+                items=form.cleaned_data["items"].splitlines(),
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("A new version of the checklist is in use."))
+            return redirect("hazards:checklists")
+    return render(request, "hazards/checklist_edit.html", {"form": form, "checklist": current})
+
+
+@login_required
+def rounds(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "hazards/rounds.html",
+        {
+            "rounds": selectors.rounds_visible(request.user)[:100],
+            "to_do": selectors.inspections_to_do(request.user),
+            "may_launch": any(
+                access.can_launch_inspection_round(request.user, u)
+                for u in access.units_run(request.user)
+            ),
+        },
+    )
+
+
+@login_required
+def round_new(request: HttpRequest) -> HttpResponse:
+    units = [
+        u.pk
+        for u in access.units_run(request.user)
+        if access.can_launch_inspection_round(request.user, u)
+    ]
+    if not units:
+        access.require(False)
+    today = timezone.localdate()
+    form = RoundForm(
+        request.POST or None,
+        units=UnitModel.objects.filter(pk__in=units),
+        initial={
+            "unit": units[0],
+            "kind": "self",
+            "starts_on": today,
+            "ends_on": today + dt.timedelta(days=14),
+            "categories": list(Category.values),
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            round_ = services.round_launch(by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("The round is launched."))
+            return redirect("hazards:round", pk=round_.pk)
+    return render(request, "hazards/round_new.html", {"form": form})
+
+
+@login_required
+def round_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    round_ = selectors.round_or_404(request.user, pk)
+    progress, rows = selectors.round_progress(request.user, round_)
+    state = request.GET.get("state", "")
+    if state in InspectionStatus.values:
+        rows = rows.filter(status=state)
+    return render(
+        request,
+        "hazards/round.html",
+        {"round": round_, "progress": progress, "rows": rows[:500], "state": state},
+    )
+
+
+def _sheet_context(request: HttpRequest, inspection: Any, **extra: Any) -> dict[str, Any]:
+    sheet = selectors.inspection_sheet(inspection)
+    areas = inspection.unit.areas.filter(archived_at__isnull=True)
+    forms = extra.pop("forms", {})
+    return {
+        "inspection": inspection,
+        "sheet": [
+            (
+                label,
+                [
+                    (
+                        item,
+                        answer,
+                        forms.get(item.pk)
+                        or ItemAnswerForm(
+                            areas=areas,
+                            prefix=f"i{item.pk}",
+                            initial={
+                                "result": answer.result,
+                                "note": answer.note,
+                                "area": answer.area_id,
+                            }
+                            if answer
+                            else None,
+                        ),
+                    )
+                    for item, answer in rows
+                ],
+            )
+            for label, rows in sheet
+        ],
+        "total": sum(len(rows) for _label, rows in sheet),
+        "may_answer": inspection.status != InspectionStatus.SUBMITTED
+        and access.can_inspect(request.user, inspection.unit),
+        **extra,
+    }
+
+
+@login_required
+def inspection(request: HttpRequest, pk: int) -> HttpResponse:
+    found = selectors.inspection_or_404(request.user, pk)
+    return render(request, "hazards/inspection.html", _sheet_context(request, found))
+
+
+@login_required
+@require_POST
+def inspection_item(request: HttpRequest, pk: int, item: int) -> HttpResponse:
+    """One item answered, saved at once. With HTMX the item alone comes back."""
+    found = selectors.inspection_or_404(request.user, pk)
+    checklist_item = get_object_or_404(
+        ChecklistItem.objects.select_related("checklist"), pk=item, checklist__rounds=found.round_id
+    )
+    areas = found.unit.areas.filter(archived_at__isnull=True)
+    form = ItemAnswerForm(request.POST, request.FILES, areas=areas, prefix=f"i{item}")
+    answer = None
+    if form.is_valid():
+        try:
+            answer = services.inspection_answer(
+                by=request.user, inspection=found, item=checklist_item, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                apply_errors(form, exc)
+            else:
+                form.add_error(None, exc)
+    if answer is not None and not request.htmx:
+        return redirect(f"{reverse('hazards:inspection', args=[pk])}#item-{item}")
+    found = selectors.inspection_or_404(request.user, pk)
+    context = _sheet_context(request, found, forms={} if answer else {item: form})
+    if request.htmx:
+        row = next(
+            r for _label, rows in context["sheet"] for r in rows if r[0].pk == checklist_item.pk
+        )
+        context["row"] = row
+        return render(request, "hazards/inspection.html#item", context)
+    return render(request, "hazards/inspection.html", context, status=200)
+
+
+@login_required
+@require_POST
+def inspection_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    found = selectors.inspection_or_404(request.user, pk)
+    try:
+        done = services.inspection_submit(by=request.user, inspection=found)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("hazards:inspection", pk=pk)
+    messages.success(
+        request,
+        _("Inspection submitted; %(n)s failed items are in the hazard ledger.")
+        % {"n": done.failed},
+    )
+    return redirect("hazards:inspection", pk=pk)

@@ -653,9 +653,28 @@ def can_refer_hazard(user: Any, unit: Unit) -> bool:
     return runs(user, unit)
 
 
+def can_import_hazard(user: Any, unit: Unit, *, closed: bool) -> bool:
+    """A row of an existing Excel ledger brought into the ledger: an open hazard by whoever may
+    report one there; one already closed (销号日期) only by its managers, who could have
+    verified and closed it."""
+    return runs(user, unit) if closed else can_report_hazard(user, unit)
+
+
 def can_see_inspection(user: Any, unit: Unit) -> bool:
     """A unit's inspection in a round, its answers and photos: as its hazards."""
     return _in_business(user) and unit_visible(user, unit)
+
+
+def inspection_rounds_visible_q(user: Any) -> Q | None:
+    """Rounds a user sees: those launched in the units they see, and those launched above
+    them that cover their units (a school sees the bureau's round). None: none at all."""
+    if not _in_business(user):
+        return None
+    if sees_everything(user):
+        return Q()
+    step = Unit.steplen
+    above = {p[:i] for p in _scope(user)["see"] for i in range(step, len(p), step)}
+    return visible_q(user, "unit__path") | Q(unit__path__in=above)
 
 
 def can_inspect(user: Any, unit: Unit) -> bool:
@@ -671,6 +690,45 @@ def can_launch_inspection_round(user: Any, unit: Unit) -> bool:
 
 def can_edit_checklists(user: Any, bureau: Unit) -> bool:
     """A bureau's own versions of the checklists: those who run a root of the tree."""
+    return runs(user, bureau) and bureau.is_root()
+
+
+# --- Routine checks (防火巡查, 食品留样, 陪餐, 门卫巡查, 月度消防检查) ----------------------------------
+#
+# Whoever holds a role in a school records its routine checks (the gate guard his patrols, the
+# canteen staff the food samples, the safety officer the fire patrol), and so do its managers
+# and those above it. Everyone in the business who sees a unit sees its checks and, over its
+# subtree, who is short or missed; the level above chases. A bureau's managers set how many
+# checks each kind needs and when. Administrators do none of it.
+
+
+def can_record_routine(user: Any, unit: Unit) -> bool:
+    if not _in_business(user):
+        return False
+    return runs(user, unit) or Membership.objects.filter(person=user, unit=unit).exists()
+
+
+def routine_units(user: Any) -> QuerySet[Unit]:
+    """The units whose checklist the user keeps: where they hold any role (not archived)."""
+    if not _in_business(user):
+        return Unit.objects.none()
+    return Unit.objects.filter(
+        archived_at__isnull=True,
+        pk__in=Membership.objects.filter(person=user).values("unit_id"),
+    )
+
+
+def can_see_routines(user: Any, unit: Unit) -> bool:
+    return _in_business(user) and unit_visible(user, unit)
+
+
+def can_chase_routines(user: Any, unit: Unit) -> bool:
+    """Remind the units under `unit` that are short of today's checks."""
+    return runs(user, unit)
+
+
+def can_edit_routine_kinds(user: Any, bureau: Unit) -> bool:
+    """How many checks of each kind, per school day or month: those who run a root."""
     return runs(user, bureau) and bureau.is_root()
 
 
