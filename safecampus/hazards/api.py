@@ -105,6 +105,11 @@ class SuperviseIn(Schema):
     deadline: Day
 
 
+class DeadlineIn(Schema):
+    deadline: Day
+    reason: str = Field(max_length=services.MAX_TEXT)
+
+
 class ReferIn(Schema):
     authority: str = Field(max_length=200)
 
@@ -260,6 +265,18 @@ def hazard_supervise(request: HttpRequest, hazard_id: int, payload: SuperviseIn)
             supervising_unit=supervising,
             supervisor=supervisor,
             deadline=payload.deadline,
+        )
+    )
+
+
+@router.post("/hazards/{hazard_id}/deadline", response=HazardOut)
+def hazard_deadline(request: HttpRequest, hazard_id: int, payload: DeadlineIn) -> dict[str, Any]:
+    """Move the deadline (a supervised hazard's supervision deadline: its supervising level),
+    with the reason."""
+    hazard = _hazard(request, hazard_id)
+    return _out(
+        services.hazard_deadline_change(
+            by=request.user, hazard=hazard, deadline=payload.deadline, reason=payload.reason
         )
     )
 

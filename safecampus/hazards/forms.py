@@ -76,6 +76,11 @@ class VerifyForm(forms.Form):
     )
 
 
+class DeadlineForm(forms.Form):
+    deadline = forms.DateField(label=_("New deadline"), widget=DATE)
+    reason = forms.CharField(label=_("Why"), widget=TEXT, max_length=5000)
+
+
 class ReferForm(forms.Form):
     authority = forms.CharField(label=_("Authority responsible"), max_length=200)
 

@@ -132,6 +132,7 @@ class EventKind(models.TextChoices):
     REFERRED = "referred", _("Referred")
     ANSWERED = "answered", _("Authority answered")
     OVERDUE = "overdue", _("Overdue")
+    DEADLINE = "deadline", _("Deadline changed")
 
 
 class HazardEvent(models.Model):

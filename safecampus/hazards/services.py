@@ -284,7 +284,32 @@ def hazard_supervise(
         by,
         f"{supervising_unit.name} · {supervisor.name} · {deadline:%Y-%m-%d}",
     )
+    timers.schedule(hazard)
     _audit(hazard, by, "update", {"supervising_unit": supervising_unit.pk, "deadline": deadline})
+    return hazard
+
+
+@transaction.atomic
+def hazard_deadline_change(*, by: Person, hazard: Hazard, deadline: dt.date, reason: str) -> Hazard:
+    """A new deadline (延期), with the reason, on the history; the reminders follow it. For a
+    supervised hazard, the supervision deadline, moved by the supervising level."""
+    access.require(
+        access.can_change_hazard_deadline(by, hazard.unit, supervising=hazard.supervising_unit)
+    )
+    errors: dict[str, str] = {}
+    reason = _text(reason, "reason", errors, required=True)
+    if deadline < timezone.localdate():
+        errors["deadline"] = _("The deadline is in the past.")
+    if errors:
+        raise ValidationError(errors)
+    field = "supervision_deadline" if hazard.supervising_unit_id else "deadline"
+    old = getattr(hazard, field)
+    _move(
+        hazard, (Status.OPEN, Status.FIXING, Status.SUBMITTED, Status.REFERRED), **{field: deadline}
+    )
+    _event(hazard, EventKind.DEADLINE, by, f"{old:%Y-%m-%d} → {deadline:%Y-%m-%d}: {reason}")
+    timers.schedule(hazard)
+    _audit(hazard, by, "update", {field: deadline, "reason": reason[:200]})
     return hazard
 
 

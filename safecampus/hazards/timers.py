@@ -17,11 +17,13 @@ from safecampus.orgs.models import Unit
 from safecampus.worker.models import Timer
 from safecampus.worker.timers import on_timer, timer_schedule
 
-from .models import EventKind, Hazard, HazardEvent, Status
+from .models import OPEN_STATUSES, EventKind, Hazard, HazardEvent, Status
 
 REMIND = "hazards.remind"
 DUE = "hazards.due"
 ESCALATE = "hazards.escalate"
+# 挂牌督办: the supervision deadline passed with the hazard still open
+SUPERVISION = "hazards.supervision"
 EVENT = "hazard_deadline"
 REMIND_BEFORE = dt.timedelta(days=1)
 ESCALATE_AFTER = dt.timedelta(days=3)
@@ -36,9 +38,13 @@ def _end_of(day: dt.date) -> dt.datetime:
 
 
 def schedule(hazard: Hazard) -> None:
-    """The three timers of the hazard's deadline (moved if it changes)."""
+    """The three timers of the hazard's deadline, and the supervision deadline's (moved if they
+    change)."""
     end = _end_of(hazard.deadline)
-    for kind, at in ((REMIND, end - REMIND_BEFORE), (DUE, end), (ESCALATE, end + ESCALATE_AFTER)):
+    steps = [(REMIND, end - REMIND_BEFORE), (DUE, end), (ESCALATE, end + ESCALATE_AFTER)]
+    if hazard.supervision_deadline is not None:
+        steps.append((SUPERVISION, _end_of(hazard.supervision_deadline)))
+    for kind, at in steps:
         timer_schedule(
             kind=kind, key=f"hazard:{kind}:{hazard.pk}", due_at=at, payload={"hazard": hazard.pk}
         )
@@ -65,7 +71,8 @@ def deadline_step(*, hazard_id: int, kind: str, due_at: dt.datetime) -> bool:
         .filter(pk=hazard_id)
         .first()
     )
-    if hazard is None or hazard.status not in FIXABLE:
+    # a referred hazard waits for the authority; a supervised one is chased all the same
+    if hazard is None or hazard.status not in (OPEN_STATUSES if kind == SUPERVISION else FIXABLE):
         return False
     now = timezone.now()
     late = int((now - due_at).total_seconds())
@@ -83,6 +90,23 @@ def deadline_step(*, hazard_id: int, kind: str, due_at: dt.datetime) -> bool:
             _("Hazard overdue: %(unit)s") % {"unit": hazard.unit.name},
         )
         text = _("Overdue: the unit's head is told")
+    elif kind == SUPERVISION:
+        # the supervisor and the supervising unit's office, and the level above that unit
+        supervising = hazard.supervising_unit
+        above = Unit.objects.get_parent(supervising) if supervising else None
+        _notify(
+            hazard,
+            [
+                hazard.supervisor,
+                *office_people(supervising),
+                *(office_people(above) if above else []),
+            ],
+            _("Supervised hazard past its supervision deadline: %(unit)s")
+            % {"unit": hazard.unit.name},
+        )
+        text = _("Supervision deadline passed: %(unit)s is told") % {
+            "unit": " / ".join(u.name for u in (supervising, above) if u is not None)
+        }
     else:
         above = hazard.supervising_unit or Unit.objects.get_parent(hazard.unit)
         if above is None:
@@ -110,3 +134,4 @@ def _fire(timer: Timer) -> None:
 on_timer(REMIND)(_fire)
 on_timer(DUE)(_fire)
 on_timer(ESCALATE)(_fire)
+on_timer(SUPERVISION)(_fire)

@@ -24,6 +24,7 @@ from . import export, selectors, services
 from .forms import (
     AnswerForm,
     ChecklistForm,
+    DeadlineForm,
     FixForm,
     HazardForm,
     ItemAnswerForm,
@@ -41,6 +42,7 @@ STATES = [
     ("all", _("All")),
 ]
 HAZARD_KINDS = (UnitKind.BUREAU, UnitKind.GROUP, UnitKind.SCHOOL, UnitKind.KINDERGARTEN)
+PREFILL = ("unit", "category", "description")
 
 
 @login_required
@@ -78,7 +80,12 @@ def hazard_new(request: HttpRequest) -> HttpResponse:
         request.FILES or None,
         units=units,
         areas=areas,
-        initial={"unit": orgs_selectors.own_unit(request.user)},
+        initial={
+            "unit": orgs_selectors.own_unit(request.user),
+            # Prefilled by a link (a routine fire patrol that found something): the form
+            # offers only the user's units and the categories, whatever the link says.
+            **{k: request.GET[k][:5000] for k in PREFILL if request.GET.get(k)},
+        },
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -107,6 +114,11 @@ def _context(request: HttpRequest, hazard: Any, **forms: Any) -> dict[str, Any]:
         and access.can_refer_hazard(user, hazard.unit),
         "may_answer": hazard.status == Status.REFERRED
         and access.can_refer_hazard(user, hazard.unit),
+        "may_move_deadline": hazard.is_open
+        and access.can_change_hazard_deadline(
+            user, hazard.unit, supervising=hazard.supervising_unit
+        ),
+        "deadline_form": forms.get("deadline_form") or DeadlineForm(),
         "fix_form": forms.get("fix_form") or FixForm(),
         "verify_form": forms.get("verify_form") or VerifyForm(),
         "refer_form": forms.get("refer_form") or ReferForm(),
@@ -126,6 +138,7 @@ FORMS = {
     "send-back": ("verify_form", VerifyForm),
     "refer": ("refer_form", ReferForm),
     "answer": ("answer_form", AnswerForm),
+    "deadline": ("deadline_form", DeadlineForm),
 }
 
 
@@ -153,6 +166,8 @@ def hazard_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
                     accept=action == "close",
                     reason=data.get("reason", ""),
                 )
+            elif action == "deadline":
+                services.hazard_deadline_change(by=request.user, hazard=hazard, **data)
             elif action == "refer":
                 services.hazard_refer(by=request.user, hazard=hazard, **data)
             else:

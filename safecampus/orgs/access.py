@@ -648,6 +648,12 @@ def can_supervise_hazard(user: Any, unit: Unit) -> bool:
     return any(unit.path.startswith(p) and unit.path != p for p in business_paths(user))
 
 
+def can_change_hazard_deadline(user: Any, unit: Unit, *, supervising: Unit | None) -> bool:
+    """Move a hazard's deadline (with a reason): the unit's managers; for a supervised hazard
+    only the supervising level, which set it."""
+    return runs(user, supervising if supervising is not None else unit)
+
+
 def can_refer_hazard(user: Any, unit: Unit) -> bool:
     """Refer a hazard the school cannot fix to the outside authority, record its answer."""
     return runs(user, unit)
@@ -658,6 +664,12 @@ def can_import_hazard(user: Any, unit: Unit, *, closed: bool) -> bool:
     report one there; one already closed (销号日期) only by its managers, who could have
     verified and closed it."""
     return runs(user, unit) if closed else can_report_hazard(user, unit)
+
+
+def can_import_hazards(user: Any) -> bool:
+    """Open the ledger import (page and API): anyone in the business; every row is then
+    checked with can_import_hazard."""
+    return _in_business(user)
 
 
 def can_see_inspection(user: Any, unit: Unit) -> bool:

@@ -6,6 +6,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import time_machine
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from safecampus.hazards import services, timers
 from safecampus.hazards.models import EventKind
@@ -79,3 +80,56 @@ class DeadlineTests(HazardCase):
         last = self.hazard.events.last()
         self.assertIn("示例区教育局", last.text)
         self.assertIn("300", last.text)  # 5 hours late
+
+    def test_the_supervision_deadline_escalates_while_the_hazard_stays_open(self) -> None:
+        self.hazard.severity = "major"
+        self.hazard.save()
+        self.bureau.office_contact = self.officer
+        self.bureau.save()
+        far = DEADLINE + dt.timedelta(days=30)
+        with time_machine.travel(MORNING, tick=False):
+            services.hazard_deadline_change(
+                by=self.principal_a, hazard=self.hazard, deadline=far, reason="需要预算"
+            )
+            services.hazard_supervise(
+                by=self.officer,
+                hazard=self.hazard,
+                supervising_unit=self.group_1,
+                supervisor=self.group_head_1,
+                deadline=DEADLINE,
+            )
+            services.hazard_refer(by=self.principal_a, hazard=self.hazard, authority="区住建局")
+        with time_machine.travel(END + dt.timedelta(minutes=5), tick=False):
+            drain()
+        # the school's own deadline was moved: nothing for it; the supervision deadline passed
+        title, who = self.told()[-1]
+        self.assertIn(self.group_head_1.pk, who)
+        self.assertIn(self.officer.pk, who)  # the bureau, above the supervising group
+        last = self.hazard.events.last()
+        self.assertEqual(last.kind, EventKind.OVERDUE)
+        self.assertIn("城关学区", last.text)
+
+    def test_moving_a_deadline_needs_a_reason_and_the_right_level(self) -> None:
+        later = DEADLINE + dt.timedelta(days=7)
+        with time_machine.travel(MORNING, tick=False):
+            with self.assertRaises(ValidationError) as caught:
+                services.hazard_deadline_change(
+                    by=self.principal_a, hazard=self.hazard, deadline=later, reason=" "
+                )
+            self.assertEqual(set(caught.exception.message_dict), {"reason"})
+            with self.assertRaises(PermissionDenied):  # the responsible teacher is no manager
+                services.hazard_deadline_change(
+                    by=self.teacher_a, hazard=self.hazard, deadline=later, reason="x"
+                )
+            services.hazard_deadline_change(
+                by=self.principal_a, hazard=self.hazard, deadline=later, reason="等待配件"
+            )
+        self.hazard.refresh_from_db()
+        self.assertEqual(self.hazard.deadline, later)
+        self.assertIn("等待配件", self.hazard.events.last().text)
+        with time_machine.travel(END + dt.timedelta(minutes=5), tick=False):
+            drain()  # the old deadline: nothing fires any more
+        self.assertEqual(self.told(), [])
+        with time_machine.travel(END + dt.timedelta(days=7, minutes=5), tick=False):
+            drain()
+        self.assertEqual(self.told()[-1][1], {self.principal_a.pk})

@@ -131,3 +131,29 @@ class LedgerExportTests(HazardCase):
         self.assertEqual(row[4].value, '=HYPERLINK("http://x")')
         other = self.client_for(self.duty_b).get(reverse("hazards:xlsx"))
         self.assertEqual(load_workbook(io.BytesIO(other.content)).active.max_row, 3)
+
+
+class DeadlinePageTests(HazardCase):
+    def test_a_manager_moves_the_deadline_with_a_reason_the_form_keeps_it(self) -> None:
+        hazard = services.hazard_report(
+            by=self.teacher_a, unit=self.school_a, category="fire", description="灯坏了"
+        )
+        principal = self.client_for(self.principal_a)
+        url = reverse("hazards:action", args=[hazard.pk, "deadline"])
+        self.assertContains(
+            principal.get(reverse("hazards:detail", args=[hazard.pk])),
+            'data-testid="deadline-form"',
+        )
+        bad = principal.post(url, {"deadline": "2000-01-01", "reason": "等配件"})
+        self.assertIn("deadline", bad.context["deadline_form"].errors)
+        self.assertContains(bad, "等配件")
+        principal.post(url, {"deadline": "2099-01-01", "reason": "等配件"})
+        hazard.refresh_from_db()
+        self.assertEqual(f"{hazard.deadline}", "2099-01-01")
+        teacher = self.client_for(self.teacher_a)
+        self.assertNotContains(
+            teacher.get(reverse("hazards:detail", args=[hazard.pk])), 'data-testid="deadline-form"'
+        )
+        self.assertEqual(
+            teacher.post(url, {"deadline": "2099-02-01", "reason": "x"}).status_code, 403
+        )
