@@ -7,13 +7,15 @@ Each app's part of the demo is one function here, called in order by `demo_load`
 `demo_orgs` (the tree, people, roles, areas), `demo_notify` (SMS templates),
 `demo_notices` (a warning, half acknowledged), `demo_reports` (two weeks of daily
 reports), `demo_duty` (this month's duty rosters, with one gap), `demo_hazards` (a ledger with
-open, overdue, supervised, referred and closed hazards), `demo_incidents` (three incidents:
+open, overdue, supervised, referred and closed hazards), `demo_inspections` (a self-check
+round in progress, photos), `demo_incidents` (three incidents:
 one escalated because nobody acknowledged, one followed up, one closed). An app added later adds its own `demo_<app>` and one line in `_build`.
 """
 
 import random
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -108,6 +110,7 @@ def _build(rng: random.Random) -> None:
     demo_reports(officer, bureau, rng)
     demo_duty(officer, bureau)
     demo_hazards(officer, bureau)
+    demo_inspections(officer, bureau)
     demo_incidents()
 
 
@@ -683,3 +686,88 @@ def demo_hazards(officer: Person, bureau: Unit) -> None:
         description="学生宿舍二楼安全出口指示灯不亮。",
     )
     hazards.hazard_start_fix(by=Person.objects.get(username="other.principal"), hazard=fixing)
+
+
+def _demo_photo(seed: int, *, fixed: bool = False) -> Any:
+    """A drawn stand-in for a phone photo (a wall, a red extinguisher, a crack or a new one),
+    read through lib.images as an upload would be."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from safecampus.lib import images
+
+    image = Image.new("RGB", (1600, 1200), (214, 208, 196))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 900, 1600, 1200), fill=(150, 140, 128))  # the floor
+    draw.rounded_rectangle((700, 400, 900, 950), radius=40, fill=(200, 30, 30))
+    draw.rectangle((760, 330, 840, 400), fill=(40, 40, 40))
+    if not fixed:
+        draw.line(
+            [(300 + seed * 10, 0), (420, 300), (360, 600), (480, 900)], fill=(60, 50, 40), width=9
+        )
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    out.seek(0)
+    return images.photo_read(out, name="demo.jpg")
+
+
+def demo_inspections(officer: Person, bureau: Unit) -> None:
+    """The bureau's winter self-check round, launched five days ago: 西山镇中心小学 has
+    submitted (its two failures are in the ledger), 城关镇中心小学 is half way through (one
+    failure with a photo), the other schools have not started. Photos on two hazards."""
+    from django.db.models import F
+
+    from safecampus.hazards import services as hazards
+    from safecampus.hazards.models import Hazard, Inspection, InspectionRound
+
+    today = timezone.localdate()
+    round_ = hazards.round_launch(
+        by=officer,
+        unit=bureau,
+        kind="self",
+        title=f"{today.year}年冬季校园安全隐患自查",
+        starts_on=today - timedelta(days=5),
+        ends_on=today + timedelta(days=9),
+        categories=["fire", "food", "gate", "buildings"],
+    )
+    InspectionRound.objects.filter(pk=round_.pk).update(
+        launched_at=F("launched_at") - timedelta(days=5)
+    )
+    west = Unit.objects.get(name="西山镇中心小学")
+    other = Person.objects.get(username="other.principal")
+    done = Inspection.objects.get(round=round_, unit=west)
+    items = hazards.inspection_items(done)
+    for n, item in enumerate(items):
+        failed = n in (2, 9)
+        hazards.inspection_answer(
+            by=other,
+            inspection=done,
+            item=item,
+            result="fail" if failed else ("na" if n == 5 else "pass"),
+            note="宿舍楼应急照明 2 盏不亮"
+            if n == 2
+            else ("留样记录缺 12 月 1 日晚餐" if failed else ""),
+        )
+    hazards.inspection_submit(by=other, inspection=done)
+    school = Unit.objects.get(name="城关镇中心小学")
+    safety = Person.objects.get(username="school.safety")
+    walking = Inspection.objects.get(round=round_, unit=school)
+    canteen = school.areas.filter(name="食堂").first()
+    for n, item in enumerate(hazards.inspection_items(walking)[:12]):
+        failed = n == 4
+        hazards.inspection_answer(
+            by=safety,
+            inspection=walking,
+            item=item,
+            result="fail" if failed else "pass",
+            note="后厨通道堆放纸箱，影响疏散" if failed else "",
+            area=canteen if failed else None,
+            photos=[_demo_photo(n)] if failed else [],
+        )
+    fire = Hazard.objects.filter(unit=school, category="fire").order_by("pk").first()
+    if fire is not None:
+        hazards.hazard_photos_add(by=safety, hazard=fire, photos=[_demo_photo(1)], stage="found")
+    wall = Hazard.objects.filter(unit=school, category="buildings").order_by("pk").first()
+    if wall is not None:
+        hazards.hazard_photos_add(by=safety, hazard=wall, photos=[_demo_photo(3)], stage="found")
