@@ -10,8 +10,9 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from safecampus.orgs import access
@@ -20,7 +21,7 @@ from safecampus.orgs.forms import apply_errors
 from safecampus.orgs.models import Unit as UnitModel
 from safecampus.orgs.models import UnitKind
 
-from . import export, selectors, services
+from . import export, imports, selectors, services, stats
 from .forms import (
     AnswerForm,
     ChecklistForm,
@@ -28,6 +29,7 @@ from .forms import (
     FixForm,
     HazardForm,
     ItemAnswerForm,
+    LedgerImportForm,
     ReferForm,
     RoundForm,
     VerifyForm,
@@ -68,6 +70,7 @@ def ledger(request: HttpRequest) -> HttpResponse:
             "f": f,
             "states": STATES,
             "categories": Category.choices,
+            "exports": selectors.ledger_exports_recent(request.user),
         },
     )
 
@@ -198,27 +201,135 @@ def photo(request: HttpRequest, pk: int, original: bool = False) -> HttpResponse
     return response
 
 
+def _ledger_filter(data: Any, default_state: str = "all") -> selectors.LedgerFilter:
+    """The ledger page's filter from a query string or a form (what is not ours: ignored)."""
+    state = data.get("state") or default_state
+    return selectors.LedgerFilter(
+        state=state if state in dict(STATES) else default_state,
+        category=data.get("category", "") if data.get("category") in Category.values else "",
+        severity=data.get("severity", "") if data.get("severity") in Severity.values else "",
+    )
+
+
 @login_required
 def ledger_xlsx(request: HttpRequest) -> HttpResponse:
-    """The ledger as the Excel offices keep (the list's filters: ?state=&category=)."""
-    f = selectors.LedgerFilter(
-        state=request.GET.get("state") or "all",
-        category=request.GET.get("category", "")
-        if request.GET.get("category") in Category.values
-        else "",
-    )
+    """The ledger as the Excel offices keep (the list's filters: ?state=&category=&severity=),
+    built here up to export.MAX_ROWS rows; a larger one is offered to the worker."""
+    f = _ledger_filter(request.GET)
     rows = selectors.ledger(request.user, f)
-    with translation.override("zh-hans"):
-        today = timezone.localdate()
-        data = export.ledger_workbook(
-            rows,
-            title=f"{today.year}年{today.month}月学校安全隐患排查整治台账",
-            unit_name="、".join(u.name for u in access.units_run(request.user)[:3]),
-            by=request.user.name,
+    count = rows.count()
+    if count > export.MAX_ROWS:
+        return render(
+            request,
+            "hazards/export_ask.html",
+            {"f": f, "count": count, "max_rows": export.MAX_ROWS},
         )
+    today = timezone.localdate()
+    data = export.ledger_workbook(
+        rows,
+        title=export.title_for(today),
+        unit_name=export.unit_names(request.user),
+        by=request.user.name,
+    )
     response = HttpResponse(data, content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="hazards-{today:%Y%m%d}.xlsx"'
     return response
+
+
+@login_required
+@require_POST
+def export_new(request: HttpRequest) -> HttpResponse:
+    """Ask the worker to build the ledger (the page's filter) in Excel."""
+    try:
+        job = export.ledger_export_request(by=request.user, f=_ledger_filter(request.POST))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("hazards:ledger")
+    return redirect("hazards:export", pk=job.pk)
+
+
+@login_required
+def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """An export's progress (the partial polls itself until ready or failed), its link."""
+    job = selectors.ledger_export_or_404(request.user, pk)
+    template = "hazards/export_progress.html" if request.htmx else "hazards/export.html"
+    state_label = dict(STATES).get(job.query.get("state"), "")
+    return render(request, template, {"job": job, "state_label": state_label})
+
+
+@login_required
+def export_file(request: HttpRequest, pk: int) -> HttpResponse:
+    """The built file, to the person who asked (never under a public URL)."""
+    job = selectors.ledger_export_or_404(request.user, pk)
+    if job.status != "ready" or not job.file:
+        raise Http404
+    try:
+        handle = job.file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    day = timezone.localtime(job.requested_at)
+    return FileResponse(
+        handle,
+        as_attachment=True,
+        filename=f"hazards-{day:%Y%m%d}-{job.pk}.xlsx",
+        content_type=XLSX,
+    )
+
+
+# --- The overview with charts, the Excel import ----------------------------------------------
+
+
+def _day(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@login_required
+def overview(request: HttpRequest) -> HttpResponse:
+    """Open and overdue by category and by unit (?unit=: its children, each rolled up), the
+    closure rate and median days to close over ?from=&to= (default: this year), the oldest
+    open hazards; charts above the tables."""
+    if request.GET.get("unit"):
+        under = access.unit_or_404(request.user, request.GET["unit"])
+    else:
+        under = stats.top_unit(request.user)
+        if under is None:
+            raise Http404
+    start, end = stats.period(_day(request.GET.get("from")), _day(request.GET.get("to")))
+    data = stats.overview(request.user, under=under, start=start, end=end)
+    parent = UnitModel.objects.get_parent(under) if under.depth > 1 else None
+    return render(
+        request,
+        "hazards/overview.html",
+        {
+            "o": data,
+            "charts": stats.charts(data),
+            "parent": parent if parent and access.unit_visible(request.user, parent) else None,
+        },
+    )
+
+
+@login_required
+def import_ledger(request: HttpRequest) -> HttpResponse:
+    """Upload an existing Excel ledger: every row imported, or none and every bad row listed
+    (sheet, row, column, reason)."""
+    access.require(access.can_import_hazards(request.user))
+    form = LedgerImportForm(request.POST or None, request.FILES or None)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["workbook"]
+        result = imports.ledger_import(by=request.user, file=upload, name=upload.name)
+        if result.ok:
+            messages.success(
+                request,
+                ngettext("Imported %(n)d hazard.", "Imported %(n)d hazards.", result.hazards)
+                % {"n": result.hazards},
+            )
+            return redirect("hazards:import")
+    limits = {"max_mb": imports.MAX_BYTES // 2**20, "max_rows": imports.MAX_ROWS}
+    return render(request, "hazards/import.html", {"form": form, "result": result, **limits})
 
 
 # --- Checklists, inspection rounds, the walk-through ----------------------------------------
@@ -406,7 +517,7 @@ def inspection_item(request: HttpRequest, pk: int, item: int) -> HttpResponse:
             r for _label, rows in context["sheet"] for r in rows if r[0].pk == checklist_item.pk
         )
         context["row"] = row
-        return render(request, "hazards/inspection.html#item", context)
+        return render(request, "hazards/_item_saved.html", context)
     return render(request, "hazards/inspection.html", context, status=200)
 
 
