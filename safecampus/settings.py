@@ -123,6 +123,7 @@ INSTALLED_APPS = [
     "safecampus.duty",
     "safecampus.incidents",
     "safecampus.hazards",
+    "safecampus.routines",
     "safecampus.dashboards",
     "safecampus.api",
     "safecampus.administration",

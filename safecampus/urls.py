@@ -28,6 +28,7 @@ urlpatterns = [
     path("duty/", include("safecampus.duty.urls")),
     path("incidents/", include("safecampus.incidents.urls")),
     path("hazards/", include("safecampus.hazards.urls")),
+    path("routines/", include("safecampus.routines.urls")),
     path("n/ack/<str:token>/", notify_views.ack, name="ack"),
 ]
 

@@ -16,6 +16,7 @@ from safecampus.orgs.api import router as orgs_router
 from safecampus.reports.api import router as reports_router
 from safecampus.reports.calendar_api import router as calendar_router
 from safecampus.reports.schedules_api import router as schedules_router
+from safecampus.routines.api import router as routines_router
 
 from . import errors
 from .auth import BearerToken
@@ -51,6 +52,7 @@ api.add_router("/", schedules_router)
 api.add_router("/", duty_router)
 api.add_router("/", incidents_router)
 api.add_router("/", hazards_router)
+api.add_router("/", routines_router)
 
 
 def urls() -> tuple[list[URLPattern], str, str]:

@@ -9,7 +9,9 @@ Each app's part of the demo is one function here, called in order by `demo_load`
 reports), `demo_duty` (this month's duty rosters, with one gap), `demo_hazards` (a ledger with
 open, overdue, supervised, referred and closed hazards), `demo_inspections` (a self-check
 round in progress, photos), `demo_incidents` (three incidents:
-one escalated because nobody acknowledged, one followed up, one closed). An app added later adds its own `demo_<app>` and one line in `_build`.
+one escalated because nobody acknowledged, one followed up, one closed), `demo_routines` (routine
+checks at 城关镇中心小学 for the last school days, one of them missed; another school short
+today). An app added later adds its own `demo_<app>` and one line in `_build`.
 """
 
 import random
@@ -112,6 +114,7 @@ def _build(rng: random.Random) -> None:
     demo_hazards(officer, bureau)
     demo_inspections(officer, bureau)
     demo_incidents()
+    demo_routines()
 
 
 def demo_orgs(rng: random.Random) -> tuple[Person, Unit]:
@@ -771,3 +774,74 @@ def demo_inspections(officer: Person, bureau: Unit) -> None:
     wall = Hazard.objects.filter(unit=school, category="buildings").order_by("pk").first()
     if wall is not None:
         hazards.hazard_photos_add(by=safety, hazard=wall, photos=[_demo_photo(3)], stage="found")
+
+
+def demo_routines() -> None:
+    """Routine checks (防火巡查, 留样, 陪餐, 门卫巡查): 城关镇中心小学's last four school days,
+    written as they would have been recorded (as the reports' history is) and closed by the
+    worker's own service — complete but one day with only three gate patrols, missed and told
+    to the group; today begun through the service. 城关镇第一中学 is short today: two
+    patrols."""
+    from safecampus.orgs.models import Membership
+    from safecampus.routines import services as routines
+    from safecampus.routines.models import Code, Meal, RoutineRecord, RoutineTally
+
+    school = Unit.objects.get(name="城关镇中心小学")
+    safety = Person.objects.get(username="school.safety")
+    principal = Person.objects.get(username="school.principal")
+    today = timezone.localdate()
+    days = [today - timedelta(days=n) for n in range(10, 0, -1)]
+    days = [d for d in days if reports.is_workday(d)][-4:]
+    patrol = {"exits_clear": True, "extinguishers_ok": True, "hazards_found": False}
+    for i, day in enumerate(days):
+        rows: list[tuple[str, int, int, dict]] = [
+            (Code.FIRE_PATROL, 7, 40, patrol),
+            (Code.MEAL, 12, 0, {"who": principal.name, "meal": Meal.LUNCH, "note": "饭菜温热"}),
+        ]
+        rows += [
+            (Code.FOOD_SAMPLE, 11, 30 + n, {"meal": Meal.LUNCH, "dish": dish, "grams": grams})
+            for n, (dish, grams) in enumerate([("番茄炒蛋", 150), ("青椒肉丝", 140)])
+        ]
+        patrols = 3 if i == 1 else 5  # the missed day
+        rows += [(Code.GATE_PATROL, 7 + 2 * n, 10, {"note": "正常"}) for n in range(patrols)]
+        done: dict[str, int] = {}
+        for code, hour, minute, fields in rows:
+            at = timezone.make_aware(datetime.combine(day, time(hour, minute)))
+            extra = {"kept_until": at + timedelta(hours=48)} if code == Code.FOOD_SAMPLE else {}
+            RoutineRecord.objects.create(
+                unit=school,
+                code=code,
+                day=day,
+                done_at=at,
+                recorded_by=safety,
+                recorded_at=at,
+                **{"who": safety.name, **fields, **extra},
+            )
+            done[code] = done.get(code, 0) + 1
+        for code, n in done.items():
+            RoutineTally.objects.create(
+                unit=school,
+                path=school.path,
+                code=code,
+                period="school_day",
+                period_start=day,
+                required=5 if code == Code.GATE_PATROL else 1,
+                done=n,
+            )
+        routines.routines_close(day=day, under=school)
+    routines.routine_record(by=safety, unit=school, code=Code.FIRE_PATROL, **patrol)
+    routines.routine_record(by=safety, unit=school, code=Code.GATE_PATROL, note="正常")
+    routines.routine_record(
+        by=safety,
+        unit=school,
+        code=Code.FIRE_CHECK,
+        exits_clear=True,
+        extinguishers_ok=False,
+        hazards_found=False,
+        note="教学楼三楼东侧灭火器压力不足，已记入隐患台账",
+    )
+    other = Unit.objects.get(name="城关镇第一中学")
+    keeper = Membership.objects.filter(unit=other, role=Role.SAFETY_OFFICER).first()
+    if keeper is not None:
+        for _n in range(2):
+            routines.routine_record(by=keeper.person, unit=other, code=Code.GATE_PATROL)
