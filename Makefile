@@ -59,6 +59,7 @@ bench: $(VENV)/.installed-test
 	$(PY) bench/notify_fanout.py
 	$(PY) bench/worker_faults.py
 	$(PY) bench/incidents_chain.py
+	$(PY) bench/hazards_scale.py $(if $(filter postgres%,$(DATABASE_URL)),,--small)
 
 clean:
 	rm -rf $(VENV) var/static

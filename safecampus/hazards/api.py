@@ -6,8 +6,9 @@ import datetime as dt
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
+from django.utils.translation import ngettext
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
@@ -16,10 +17,20 @@ from safecampus.lib.api_types import Day
 from safecampus.orgs import access
 from safecampus.orgs.models import Area, Person
 
-from . import selectors, services
-from .models import Category, ChecklistItem, Hazard, Photo, PhotoStage, Severity
+from . import export, imports, selectors, services, stats
+from .models import (
+    Category,
+    ChecklistItem,
+    ExportStatus,
+    Hazard,
+    LedgerExport,
+    Photo,
+    PhotoStage,
+    Severity,
+)
 
 router = Router(tags=["hazards"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_ID = 2**63 - 1
 
 CategoryName = Literal[tuple(Category.values)]  # type: ignore[valid-type]
@@ -204,6 +215,182 @@ def hazard_create(request: HttpRequest, payload: HazardIn) -> Status[dict[str, A
         interim=payload.interim,
     )
     return Status(201, _out(hazard, events=True))
+
+
+class StatsQuery(Schema):
+    under: int | None = Field(None, ge=1, le=MAX_ID, description="Default: the top you see.")
+    start: Day | None = Field(None, description="Default: 1 January of this year.")
+    end: Day | None = Field(None, description="Default: today.")
+
+
+class CountOut(Schema):
+    key: str = Field(description="The category, or the unit's tree path.")
+    label: str
+    unit_id: int | None = Field(description="By unit: the child unit; null: its own hazards.")
+    open: int
+    overdue: int
+
+
+class StatsOut(Schema):
+    under_id: int
+    under: str
+    start: dt.date
+    end: dt.date
+    open: int
+    overdue: int
+    by_category: list[CountOut]
+    by_unit: list[CountOut]
+    reported: int = Field(description="Reported in the period.")
+    closed: int = Field(description="Of those, closed by now.")
+    closure_rate: float | None
+    median_days_to_close: float | None = Field(
+        description="Of the hazards closed in the period through the workflow."
+    )
+    median_of: int
+    oldest: list[HazardOut]
+
+
+class ImportOut(Schema):
+    imported: int
+
+
+def _counted(c: stats.Counted) -> dict[str, Any]:
+    return {
+        "key": c.key,
+        "label": c.label,
+        "unit_id": c.unit.pk if c.unit else None,
+        "open": c.open,
+        "overdue": c.overdue,
+    }
+
+
+@router.get("/hazards/stats", response=StatsOut)
+def hazard_stats(request: HttpRequest, q: Query[StatsQuery]) -> dict[str, Any]:
+    """Open and overdue by category and by child unit (rolled up), the closure rate and the
+    median days to close over a period, the ten oldest open hazards: under `under`."""
+    under = access.unit_or_404(request.user, q.under) if q.under else stats.top_unit(request.user)
+    if under is None:
+        raise Http404
+    start, end = stats.period(q.start, q.end)
+    o = stats.overview(request.user, under=under, start=start, end=end)
+    return {
+        "under_id": under.pk,
+        "under": under.name,
+        "start": o.start,
+        "end": o.end,
+        "open": o.open,
+        "overdue": o.overdue,
+        "by_category": [_counted(c) for c in o.by_category],
+        "by_unit": [_counted(c) for c in o.by_unit],
+        "reported": o.reported,
+        "closed": o.closed,
+        "closure_rate": o.closure_rate,
+        "median_days_to_close": o.median_days,
+        "median_of": o.median_of,
+        "oldest": [_out(h) for h in o.oldest],
+    }
+
+
+@router.post("/hazards/import", response={201: ImportOut})
+def hazard_ledger_import(
+    request: HttpRequest, file: File[UploadedFile]
+) -> Status[dict[str, Any]] | JsonResponse:
+    """An existing Excel ledger (multipart: `file`, an .xlsx, at most 5 MB and 20,000 rows):
+    every row imported (201 with the count), or none: 422, each bad row an item of `errors`
+    with `field` "file", its `reason`, and where it is: `sheet`, `row`, `column` (the
+    header's name; "" and 0 for the file as a whole)."""
+    result = imports.ledger_import(by=request.user, file=file, name=file.name or "")
+    if result.ok:
+        return Status(201, {"imported": result.hazards})
+    n = len(result.errors)
+    detail = ngettext(
+        "Nothing was imported: %(n)d problem.", "Nothing was imported: %(n)d problems.", n
+    ) % {"n": n}
+    errors = [
+        {"field": "file", "sheet": e.sheet, "row": e.row, "column": e.column, "reason": e.reason}
+        for e in result.errors
+    ]
+    # The API's error shape, with where each bad row is (beside field and reason).
+    return JsonResponse({"detail": detail, "errors": errors}, status=422)
+
+
+class ExportIn(Schema):
+    state: Literal["open", "overdue", "closed", "all"] = "all"
+    category: CategoryName | None = None
+    severity: SeverityName | None = None
+    under: int | None = Field(None, ge=1, le=MAX_ID)
+
+
+class ExportOut(Schema):
+    id: int
+    status: str
+    rows_total: int
+    rows_done: int
+    requested_at: dt.datetime
+    finished_at: dt.datetime | None
+    error: str
+    url: str = Field(description="This export (poll it until status is ready or failed).")
+    file_url: str = Field(description="The .xlsx, once ready; empty before.")
+
+
+def _export_out(job: LedgerExport) -> dict[str, Any]:
+    ready = job.status == ExportStatus.READY
+    return {
+        "id": job.pk,
+        "status": job.status,
+        "rows_total": job.rows_total,
+        "rows_done": job.rows_done,
+        "requested_at": job.requested_at,
+        "finished_at": job.finished_at,
+        "error": job.error,
+        "url": f"/api/v1/hazards/exports/{job.pk}",
+        "file_url": f"/api/v1/hazards/exports/{job.pk}/file" if ready else "",
+    }
+
+
+def _export(request: HttpRequest, pk: int) -> LedgerExport:
+    if not 1 <= pk <= MAX_ID:
+        raise Http404
+    return selectors.ledger_export_or_404(request.user, pk)
+
+
+@router.post("/hazards/exports", response={202: ExportOut})
+def hazard_export_create(request: HttpRequest, payload: ExportIn) -> Status[dict[str, Any]]:
+    """The ledger in Excel (the list's filters), built by the worker: poll `url` until
+    `status` is ready (then fetch `file_url`) or failed (`error` says why). Only the
+    caller sees it; it is deleted after 7 days."""
+    f = selectors.LedgerFilter(
+        under=access.unit_or_404(request.user, payload.under) if payload.under else None,
+        state=payload.state,
+        category=payload.category or "",
+        severity=payload.severity or "",
+    )
+    return Status(202, _export_out(export.ledger_export_request(by=request.user, f=f)))
+
+
+@router.get("/hazards/exports/{export_id}", response=ExportOut)
+def hazard_export_get(request: HttpRequest, export_id: int) -> dict[str, Any]:
+    return _export_out(_export(request, export_id))
+
+
+@router.get(
+    "/hazards/exports/{export_id}/file",
+    openapi_extra={
+        "responses": {200: {"description": "The ledger (.xlsx).", "content": {XLSX: {}}}}
+    },
+)
+def hazard_export_file(request: HttpRequest, export_id: int) -> HttpResponse:
+    """The built file (404 until the export is ready)."""
+    job = _export(request, export_id)
+    if job.status != ExportStatus.READY or not job.file:
+        raise Http404
+    try:
+        handle = job.file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    return FileResponse(
+        handle, as_attachment=True, filename=f"hazards-export-{job.pk}.xlsx", content_type=XLSX
+    )
 
 
 @router.get("/hazards/{hazard_id}", response=HazardOut)

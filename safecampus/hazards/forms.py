@@ -89,6 +89,26 @@ class AnswerForm(forms.Form):
     answer = forms.CharField(label=_("The authority's answer"), widget=TEXT, max_length=5000)
 
 
+class LedgerImportForm(forms.Form):
+    """An existing ledger (.xlsx); hazards.imports checks what is in it."""
+
+    workbook = forms.FileField(
+        label=_("Ledger (.xlsx)"),
+        widget=forms.ClearableFileInput(
+            attrs={
+                "accept": ".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "data-testid": "workbook",
+            }
+        ),
+    )
+
+    def clean_workbook(self) -> Any:
+        upload = self.cleaned_data["workbook"]
+        if not (upload.name or "").lower().endswith(".xlsx"):
+            raise ValidationError(_("Upload an Excel workbook (.xlsx)."))
+        return upload
+
+
 class ChecklistForm(forms.Form):
     items = forms.CharField(
         label=_("Items, one to a line"), widget=forms.Textarea(attrs={"rows": 12}), max_length=30000

@@ -112,6 +112,8 @@ class Hazard(models.Model):
         indexes = [
             models.Index(fields=["unit", "status"], name="hazard_unit_status"),
             models.Index(fields=["status", "deadline"], name="hazard_status_deadline"),
+            # selectors.page_after (the ledger paged by key, newest first) and the export
+            models.Index(fields=["reported_at", "id"], name="hazard_reported_at_id"),
         ]
 
     def __str__(self) -> str:

@@ -15,8 +15,9 @@ from safecampus.notify.models import Urgency
 from safecampus.notify.services import notification_create, office_people
 from safecampus.orgs.models import Unit
 from safecampus.worker.models import Timer
-from safecampus.worker.timers import on_timer, timer_schedule
+from safecampus.worker.timers import on_timer, on_worker_start, timer_schedule
 
+from . import export
 from .models import OPEN_STATUSES, EventKind, Hazard, HazardEvent, Status
 
 REMIND = "hazards.remind"
@@ -135,3 +136,9 @@ on_timer(REMIND)(_fire)
 on_timer(DUE)(_fire)
 on_timer(ESCALATE)(_fire)
 on_timer(SUPERVISION)(_fire)
+
+# Large ledger exports (export.py): the build, its watchdog, the daily purge of old files.
+on_timer(export.BUILD)(export.export_start)
+on_timer(export.CHECK)(export.export_check)
+on_timer(export.PURGE)(export.exports_purge)
+on_worker_start(export.purge_ensure)

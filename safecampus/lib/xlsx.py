@@ -13,16 +13,25 @@ and WPS show and never evaluate; text that would be a formula when typed
 (starting with = + - @, tab, CR, LF or their full-width forms) also carries
 the quote prefix, so editing the cell keeps it text. The value itself is not
 changed: the import reads back exactly what was exported.
+
+Large ledgers are written row by row (``stream_ledger``, openpyxl's write-only mode): the
+same layout, each row on its way to a temporary file as it is given, so memory does not grow
+with the row count. There is no last look over the whole workbook there: every value goes
+through ``_stream_cell``, which applies the rules of ``put``.
 """
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
+from copy import copy
 from dataclasses import dataclass
+from decimal import Decimal
 from io import BytesIO
+from pathlib import Path
 from typing import IO, Any
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell import Cell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -122,6 +131,87 @@ def write_ledger(
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def stream_ledger(
+    file: IO[bytes] | str | Path,
+    *,
+    sheet: str,
+    title: str,
+    meta: Sequence[tuple[str, str]],
+    columns: Sequence[Column],
+    rows: Iterable[Sequence[Any]],
+) -> int:
+    """``write_ledger``'s layout written row by row into `file` (openpyxl write-only): memory
+    stays flat however many rows come. Returns the number of rows written."""
+    columns = [Column("序号", 6), *columns, Column("备注", 16)]
+    width = len(columns)
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(sheet)
+    # Write-only: everything about the sheet is set before its first row.
+    for i, col in enumerate(columns, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = col.width
+    ws.row_dimensions[1].height = 30
+    ws.freeze_panes = "A4"
+    ws.print_title_rows = "3:3"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.merged_cells.add(f"A1:{get_column_letter(width)}1")
+    ws.merged_cells.add(f"A2:{get_column_letter(width)}2")
+
+    head = _stream_cell(ws, title)
+    head.font = Font(bold=True, size=16)
+    head.alignment = Alignment(horizontal="center", vertical="center")
+    ws.append([head])
+    ws.append([_stream_cell(ws, "    ".join(f"{k}：{v}" for k, v in meta))])
+    header = []
+    for col in columns:
+        cell = _stream_cell(ws, col.header)
+        cell.font = Font(bold=True)
+        cell.fill = _HEADER_FILL
+        cell.border = _BORDER
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        header.append(cell)
+    ws.append(header)
+
+    # The style of a bordered cell, and of a bordered text cell kept as text, made once and
+    # copied into each cell (setting a border on every cell costs more than the row itself).
+    plain = WriteOnlyCell(ws)
+    plain.border = _BORDER
+    quoted = WriteOnlyCell(ws)
+    quoted.border = _BORDER
+    quoted.quotePrefix = True
+    as_text = WriteOnlyCell(ws)
+    as_text.border = _BORDER
+    as_text.number_format = "@"
+    styles = [as_text._style if col.text else plain._style for col in columns]
+    n = 0
+    for n, row in enumerate(rows, start=1):
+        cells = []
+        for i, value in enumerate([n, *row, ""]):
+            cell = _stream_cell(ws, str(value) if columns[i].text and value is not None else value)
+            cell._style = copy(quoted._style if cell.quotePrefix else styles[i])
+            cells.append(cell)
+        ws.append(cells)
+    wb.save(file)
+    return n
+
+
+_PLAIN = (bool, int, float, Decimal, dt.date, dt.datetime, dt.time)
+
+
+def _stream_cell(ws: Any, value: Any) -> WriteOnlyCell:
+    """``put`` for write-only sheets: text is text (never a formula, the quote prefix on
+    what would be one when typed); anything but a number, a date or nothing becomes text."""
+    cell = WriteOnlyCell(ws)
+    if value is None or isinstance(value, _PLAIN):
+        cell.value = value
+    else:
+        put(cell, str(value))
+    return cell
 
 
 def _format_columns(ws: Worksheet, columns: Sequence[Column], first_data_row: int) -> None:

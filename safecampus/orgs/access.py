@@ -672,6 +672,14 @@ def can_import_hazards(user: Any) -> bool:
     return _in_business(user)
 
 
+def can_see_ledger_export(user: Any, requested_by_id: int) -> bool:
+    """A ledger export built by the worker (its progress and its file): only the person who
+    asked, while their account is active (it holds what they could see when they asked)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return bool(user.pk == requested_by_id)
+
+
 def can_see_inspection(user: Any, unit: Unit) -> bool:
     """A unit's inspection in a round, its answers and photos: as its hazards."""
     return _in_business(user) and unit_visible(user, unit)
