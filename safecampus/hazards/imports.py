@@ -25,8 +25,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from openpyxl import load_workbook
-from openpyxl.worksheet.formula import ArrayFormula
 
 from safecampus.lib import xlsx
 from safecampus.lib.text import clean_text
@@ -134,8 +132,8 @@ def ledger_import(*, by: Person, file: IO[bytes], name: str = "") -> ImportResul
         result.errors.append(RowError("", 0, "", problem))
         return result
     try:
-        wb = load_workbook(file, read_only=True, data_only=False)
-    except Exception:  # openpyxl raises many kinds for a damaged file
+        wb = xlsx.open_workbook(file, formulas=True)
+    except xlsx.WorkbookError:
         result.errors.append(RowError("", 0, "", _not_xlsx()))
         return result
     try:
@@ -196,8 +194,6 @@ _HEADER_FIELDS = {alias: f for f, (_h, aliases) in COLUMNS.items() for alias in 
 
 def _cell(value: Any) -> str:
     """A cell as the text in it: a formula's own text; a date as YYYY-MM-DD."""
-    if isinstance(value, ArrayFormula):
-        value = value.text
     if isinstance(value, dt.datetime) and value.time() == dt.time():
         value = value.date()
     if isinstance(value, dt.date | dt.datetime):

@@ -34,6 +34,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.worksheet import Worksheet
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -259,17 +260,22 @@ class WorkbookError(ValueError):
     """The file is not a workbook we can read."""
 
 
-def open_workbook(file: IO[bytes]) -> Workbook:
+def open_workbook(file: IO[bytes], *, formulas: bool = False) -> Workbook:
+    """Read-only. formulas=True: a formula cell gives its own text (never its cached value,
+    which whoever made the file may have set to anything)."""
     try:
-        return load_workbook(file, read_only=True, data_only=True)
+        return load_workbook(file, read_only=True, data_only=not formulas)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         raise WorkbookError(str(exc)) from None
 
 
 def cell_text(value: Any) -> str:
-    """A cell as the text the user typed: 13800001111.0 → '13800001111'."""
+    """A cell as the text the user typed: 13800001111.0 → '13800001111'; an array formula's
+    own text."""
     if value is None:
         return ""
+    if isinstance(value, ArrayFormula):
+        value = value.text
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip()

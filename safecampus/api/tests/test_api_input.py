@@ -24,6 +24,8 @@ class Operation:
         self.path_params = [p["name"] for p in self.params if p["in"] == "path"]
         self.query_params = [p for p in self.params if p["in"] == "query"]
         self.takes_body = "requestBody" in spec
+        # multipart endpoints (photos, an Excel import) read files, not a JSON body
+        self.takes_json = "application/json" in spec.get("requestBody", {}).get("content", {})
 
     def __repr__(self) -> str:
         return f"{self.method.upper()} {self.path}"
@@ -151,7 +153,7 @@ class EveryEndpointRefusesOddInputTest(ApiWalkTestCase):
             '{"a": ' * 3000 + "1" + "}" * 3000: "nested too deeply",
         }
         units_before = sorted(self.school_a.__class__.objects.values_list("name", "code"))
-        with_body = [op for op in self.operations() if op.takes_body]
+        with_body = [op for op in self.operations() if op.takes_json]
         self.assertGreaterEqual(len(with_body), 10)
         for op in with_body:
             for body, reason in bodies.items():

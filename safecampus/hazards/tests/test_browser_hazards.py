@@ -46,7 +46,7 @@ class HazardBrowserTest(BrowserTestCase):
         page.goto(self.url(f"/hazards/{hazard.pk}/"))
         page.get_by_test_id("send-back").click()  # no reason: refused beside the field
         expect(page.get_by_test_id("verify-form").locator("[role=alert]")).to_be_visible()
-        page.locator("[name=reason]").fill("请补充更换后的照片说明")
+        page.get_by_test_id("verify-form").locator("[name=reason]").fill("请补充更换后的照片说明")
         page.get_by_test_id("send-back").click()
         expect(page.get_by_test_id("status")).to_have_text("整改中")
 
