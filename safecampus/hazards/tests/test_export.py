@@ -16,7 +16,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.test import override_settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from openpyxl import load_workbook
 
 from safecampus.api.tests.test_api import ApiTestCase
@@ -50,6 +50,7 @@ def _sheet(data: bytes) -> Any:
 class ExportCase(HazardCase):
     def setUp(self) -> None:
         super().setUp()
+        translation.activate("en")  # the tests read the reasons in English
         _media(self)
         self.a = [
             services.hazard_report(

@@ -12,7 +12,7 @@ from unittest import mock
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from openpyxl import Workbook, load_workbook
 
 from safecampus.api.tests.test_api import API, ApiTestCase
@@ -78,6 +78,10 @@ def upload(data: bytes, name: str = "台账.xlsx") -> SimpleUploadedFile:
 
 
 class ImportCase(HazardCase):
+    def setUp(self) -> None:
+        super().setUp()
+        translation.activate("en")  # the tests read the reasons in English
+
     def run_import(self, data: bytes, by: Any = None, name: str = "台账.xlsx") -> Any:
         return imports.ledger_import(by=by or self.principal_a, file=io.BytesIO(data), name=name)
 
