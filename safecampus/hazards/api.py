@@ -687,8 +687,7 @@ def inspection_get(request: HttpRequest, inspection_id: int) -> dict[str, Any]:
 def inspection_answer(
     request: HttpRequest, inspection_id: int, payload: ItemAnswerIn
 ) -> dict[str, Any]:
-    """Answer one item (again: changed). Photos: the page's form, or POST them to the hazard
-    the failure becomes."""
+    """Answer one item (again: changed). Photos: POST them to .../items/{item_id}/photos."""
     inspection = _inspection(request, inspection_id)
     item = ChecklistItem.objects.filter(
         pk=payload.item_id, checklist__rounds=inspection.round_id
@@ -709,6 +708,28 @@ def inspection_answer(
         area=area,
     )
     return _inspection_out(_inspection(request, inspection_id))
+
+
+@router.post("/inspections/{inspection_id}/items/{item_id}/photos", response={201: list[PhotoOut]})
+def inspection_photos(
+    request: HttpRequest, inspection_id: int, item_id: int, photos: File[list[UploadedFile]]
+) -> Status[list[dict[str, Any]]]:
+    """Photos of an answered item (multipart `photos`); on submit they go with the hazard a
+    failure becomes."""
+    inspection = _inspection(request, inspection_id)
+    answer = (
+        inspection.answers.select_related("inspection__round", "inspection__unit")
+        .filter(item_id=item_id)
+        .first()
+        if 1 <= item_id <= MAX_ID
+        else None
+    )
+    if answer is None:
+        raise Http404
+    saved = services.inspection_photos_add(
+        by=request.user, answer=answer, photos=read_photos(photos)
+    )
+    return Status(201, [_photo(p) for p in saved])
 
 
 @router.post("/inspections/{inspection_id}/submit", response=InspectionOut)

@@ -627,6 +627,16 @@ def inspection_answer(
     return answer
 
 
+@transaction.atomic
+def inspection_photos_add(
+    *, by: Person, answer: InspectionAnswer, photos: Sequence[images.Photo]
+) -> list[Photo]:
+    """Photos added to an answered item while the inspection is open."""
+    access.require(access.can_inspect(by, answer.inspection.unit))
+    _inspection_open(answer.inspection)
+    return photos_save(photos, by=by, answer=answer)
+
+
 def inspection_items(inspection: Inspection) -> list[ChecklistItem]:
     return list(
         ChecklistItem.objects.filter(checklist__rounds=inspection.round_id)

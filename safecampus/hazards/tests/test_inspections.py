@@ -22,7 +22,7 @@ from safecampus.hazards.models import (
 )
 from safecampus.lib import images
 
-from .test_photos import jpeg
+from .test_photos import jpeg, upload
 from .test_services import HazardCase
 
 
@@ -314,6 +314,19 @@ class InspectionApiTests(InspectionCase, ApiTestCase):
             f"/inspections/{inspection_id}/answers",
             {"item_id": first, "result": "fail", "note": "水箱未加锁", "area_id": self.area_a.pk},
         )
+        photo_url = f"/api/v1/inspections/{inspection_id}/items/{first}/photos"
+        sent = self.client.post(
+            photo_url, {"photos": [upload(jpeg(200, 100))]}, headers=principal.headers
+        )
+        self.assertEqual(sent.status_code, 201, sent.content)
+        outsider = self.api(self.duty_b).headers
+        refused = self.client.post(photo_url, {"photos": [upload(jpeg(20, 10))]}, headers=outsider)
+        self.assertEqual(refused.status_code, 404)
+        unanswered = f"/api/v1/inspections/{inspection_id}/items/{rest[0]}/photos"
+        refused = self.client.post(
+            unanswered, {"photos": [upload(jpeg(20, 10))]}, headers=principal.headers
+        )
+        self.assertEqual(refused.status_code, 404)
         self.assertError(principal.post(f"/inspections/{inspection_id}/submit"), 422)
         for pk in rest:
             principal.post(
@@ -323,6 +336,7 @@ class InspectionApiTests(InspectionCase, ApiTestCase):
         self.assertEqual(done["status"], "submitted")
         hazard_id = done["items"][0]["hazard_id"]
         self.assertEqual(Hazard.objects.get(pk=hazard_id).area, self.area_a)
+        self.assertEqual(Photo.objects.get().hazard_id, hazard_id)
         progress = bureau.get(f"/inspection-rounds/{round_id}").json()
         self.assertEqual((progress["submitted"], progress["not_started"]), (1, 1))
         # the other school sees the round (it covers it) but not this school's inspection
