@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from safecampus.audit.services import audit_record
 from safecampus.lib.calendar import default_is_workday, package_days
+from safecampus.lib.sql import refresh_statistics
 from safecampus.notify.models import Urgency
 from safecampus.notify.services import notification_create, office_people
 from safecampus.orgs import access
@@ -970,6 +971,7 @@ def shifts_history_demo(
     fast. `left_open` is handed over but nobody took it over (the flag to look at); `log`
     is (shift, at, kind, text, by) entries. Returns the number of shifts taken over."""
     taken = dt.timedelta(minutes=5)
+    refresh_statistics(Shift, ShiftMember)  # the month's shifts were just written
     ended = Shift.objects.filter(unit__in=units, ends_at__lte=now - taken)
     ended.update(handed_over_at=F("ends_at") - dt.timedelta(minutes=10), handover_note=note)
     following = (
