@@ -29,6 +29,8 @@ urlpatterns = [
     path("incidents/", include("safecampus.incidents.urls")),
     path("hazards/", include("safecampus.hazards.urls")),
     path("routines/", include("safecampus.routines.urls")),
+    path("drills/", include("safecampus.drills.urls")),
+    path("levels/", include("safecampus.levels.urls")),
     path("n/ack/<str:token>/", notify_views.ack, name="ack"),
 ]
 

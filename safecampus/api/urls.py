@@ -6,9 +6,11 @@ from django.urls import URLPattern
 from ninja import NinjaAPI
 from ninja.openapi.schema import OpenAPISchema
 
+from safecampus.drills.api import router as drills_router
 from safecampus.duty.api import router as duty_router
 from safecampus.hazards.api import router as hazards_router
 from safecampus.incidents.api import router as incidents_router
+from safecampus.levels.api import router as levels_router
 from safecampus.notices.api import router as notices_router
 from safecampus.notify.api import router as notify_router
 from safecampus.orgs.api import auth_router
@@ -53,6 +55,8 @@ api.add_router("/", duty_router)
 api.add_router("/", incidents_router)
 api.add_router("/", hazards_router)
 api.add_router("/", routines_router)
+api.add_router("/", drills_router)
+api.add_router("/", levels_router)
 
 
 def urls() -> tuple[list[URLPattern], str, str]:

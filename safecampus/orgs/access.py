@@ -752,6 +752,100 @@ def can_edit_routine_kinds(user: Any, bureau: Unit) -> bool:
     return runs(user, bureau) and bureau.is_root()
 
 
+# --- Alert levels (等级防控) --------------------------------------------------------------------
+#
+# A unit's managers order a level for its subtree (the bureau for the district, a group for its
+# schools, a school for itself) and end their order early; those of a root edit the measures.
+# A unit reached by an order acknowledges it and confirms its measures itself: its own managers
+# and duty staff (those it is addressed to, as a notice), not the levels above, who issued it
+# or passed it on and see who has not. Everyone in the business sees the orders over their
+# units and those issued in the units they see. Administrators do none of it.
+
+
+def can_issue_alert_order(user: Any, unit: Unit) -> bool:
+    return runs(user, unit) and unit.kind != UnitKind.DEPARTMENT
+
+
+def can_edit_alert_measures(user: Any, bureau: Unit) -> bool:
+    return runs(user, bureau) and bureau.is_root()
+
+
+def can_confirm_alert_measures(user: Any, unit: Unit) -> bool:
+    return _in_business(user) and unit.path in _scope(user)["report"]
+
+
+def alert_units(user: Any) -> QuerySet[Unit]:
+    """The units whose orders the user acknowledges and confirms (their own units)."""
+    return reporting_units(user)
+
+
+def alert_orders_visible_q(user: Any) -> Q | None:
+    """Orders issued in the units the user sees, and those issued above them (a school sees
+    the bureau's order). None: none at all."""
+    if not _in_business(user):
+        return None
+    if sees_everything(user):
+        return Q()
+    step = Unit.steplen
+    above = {p[:i] for p in _scope(user)["see"] for i in range(step, len(p), step)}
+    return visible_q(user, "path") | Q(path__in=above)
+
+
+# --- Drills (应急演练) ------------------------------------------------------------------------
+#
+# Schools and kindergartens plan their drills for the year and record each one held. Everyone
+# in the business who sees a unit sees its drills, its plan against what was done and, over
+# its subtree, who is behind; its managers (the principal, the safety officer, and those above)
+# plan, record, add photos, turn a problem found into a hazard and open a drill's roll call,
+# which its head teachers count as in an incident (can_count_class). Administrators do none
+# of it.
+
+DRILL_UNIT_KINDS = (UnitKind.SCHOOL, UnitKind.KINDERGARTEN)
+
+
+def can_see_drills(user: Any, unit: Unit) -> bool:
+    return _in_business(user) and unit_visible(user, unit)
+
+
+def drills_visible_q(user: Any) -> Q | None:
+    """A filter on drills by their unit's path (can_see_drills); None: none at all."""
+    return visible_q(user, "unit__path") if _in_business(user) else None
+
+
+def can_record_drill(user: Any, unit: Unit) -> bool:
+    """Record a drill held at `unit`, add its photos, turn its problems into hazards."""
+    return runs(user, unit) and unit.kind in DRILL_UNIT_KINDS
+
+
+def can_plan_drills(user: Any, unit: Unit) -> bool:
+    """The unit's drill plan of a year: how many drills of each kind."""
+    return runs(user, unit) and unit.kind in DRILL_UNIT_KINDS
+
+
+def can_open_roll_call(user: Any, unit: Unit) -> bool:
+    """A roll call at `unit` without an incident (a drill's); closed by the same people."""
+    return runs(user, unit)
+
+
+def drill_units(user: Any) -> QuerySet[Unit]:
+    """The schools and kindergartens whose drills the user records and plans: those under the
+    units they run. None for an administrator."""
+    return Unit.objects.filter(
+        _under_any(business_paths(user)), kind__in=DRILL_UNIT_KINDS, archived_at__isnull=True
+    )
+
+
+def drill_home_units(user: Any) -> QuerySet[Unit]:
+    """The schools and kindergartens the user holds a role in: their drills page shows them."""
+    if not _in_business(user):
+        return Unit.objects.none()
+    return Unit.objects.filter(
+        kind__in=DRILL_UNIT_KINDS,
+        archived_at__isnull=True,
+        pk__in=Membership.objects.filter(person=user).values("unit_id"),
+    )
+
+
 def require(allowed: bool) -> None:
     """Refuse (403) what the rules above did not allow: every service and view says so here."""
     if not allowed:
