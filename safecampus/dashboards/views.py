@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from safecampus.levels.selectors import my_order_units
 from safecampus.orgs import access, selectors
 from safecampus.orgs.models import Membership, UnitKind
 from safecampus.reports.official_calendar import calendar_warning
@@ -36,6 +37,8 @@ def home(request: HttpRequest) -> HttpResponse:
                 user, timezone.localdate(), [m.unit for m in memberships]
             ),
             "notices_waiting": mine.notices_waiting(user),
+            # An alert-level order the user's units have still to confirm.
+            "orders_to_confirm": my_order_units(user),
             # From November: next year's official calendar is not loaded.
             "calendar_missing": calendar_warning(user, timezone.localdate()),
             "can_edit_calendar": access.can_edit_calendar(user),
