@@ -11,7 +11,9 @@ open, overdue, supervised, referred and closed hazards), `demo_inspections` (a s
 round in progress, photos), `demo_incidents` (three incidents:
 one escalated because nobody acknowledged, one followed up, one closed), `demo_routines` (routine
 checks at 城关镇中心小学 for the last school days, one of them missed; another school short
-today). An app added later adds its own `demo_<app>` and one line in `_build`.
+today), `demo_drills` (drill plans, drills held with a roll call, photos and a problem made a
+hazard, schools behind their plan). An app added later adds its own `demo_<app>` and one line
+in `_build`.
 """
 
 import random
@@ -115,6 +117,7 @@ def _build(rng: random.Random) -> None:
     demo_inspections(officer, bureau)
     demo_incidents()
     demo_routines()
+    demo_drills()
 
 
 def demo_orgs(rng: random.Random) -> tuple[Person, Unit]:
@@ -845,3 +848,146 @@ def demo_routines() -> None:
     if keeper is not None:
         for _n in range(2):
             routines.routine_record(by=keeper.person, unit=other, code=Code.GATE_PATROL)
+
+
+def demo_drills() -> None:
+    """Drills (应急演练), through the services: 城关镇中心小学 planned its year (10 fire
+    evacuations, 2 earthquake, 2 anti-intruder, 1 stampede) and held a fire evacuation about
+    monthly — the latest three days ago with a roll call its head teacher counted, photos, and
+    two problems, one of them made a hazard; one evacuation took over 2 minutes. 西山镇中心小学
+    planned and held one drill only, 城关镇中心幼儿园 is one short: both behind their plan
+    (the bureau sees them worst first). The other schools have no plan. The units behind (and
+    those without a plan) were told at the start of the month, as the worker does."""
+    from django.db.models import F
+
+    from safecampus.drills import services as drills
+    from safecampus.drills.models import Drill, Kind
+    from safecampus.incidents import services as incidents
+    from safecampus.incidents.models import RollCall, RollCallCount
+    from safecampus.orgs.models import Membership
+
+    today = timezone.localdate()
+    tz = timezone.get_current_timezone()
+
+    def held(days_back: int, hour: int = 10) -> datetime:
+        return datetime.combine(today - timedelta(days=days_back), time(hour, 0), tzinfo=tz)
+
+    school = Unit.objects.get(name="城关镇中心小学")
+    safety = Person.objects.get(username="school.safety")
+    drills.plan_set(
+        by=safety,
+        unit=school,
+        year=today.year,
+        counts={Kind.FIRE: 10, Kind.EARTHQUAKE: 2, Kind.INTRUDER: 2, Kind.STAMPEDE: 1},
+    )
+    people = {"enrolled": 520, "evacuated": 520, "staff": 36, "floors": 4}
+    for n, days_back in enumerate(range(35, 340, 38)):
+        if (today - timedelta(days=days_back)).year == today.year:
+            drills.drill_record(
+                by=safety,
+                unit=school,
+                kind=Kind.FIRE,
+                held_at=held(days_back),
+                evacuation_seconds=155 if n == 2 else 100 + n,
+                roll_call_result="全部到齐",
+                **people,
+            )
+    if (today - timedelta(days=120)).year == today.year:
+        drills.drill_record(
+            by=safety,
+            unit=school,
+            kind=Kind.EARTHQUAKE,
+            held_at=held(120, 15),
+            evacuation_seconds=95,
+            roll_call_result="全部到齐",
+            note="与区地震局联合组织，先就地避险再疏散到操场。",
+            **people,
+        )
+    if (today - timedelta(days=200)).year == today.year:
+        drills.drill_record(
+            by=safety,
+            unit=school,
+            kind=Kind.INTRUDER,
+            held_at=held(200, 14),
+            enrolled=520,
+            evacuated=0,
+            staff=36,
+            note="模拟可疑人员闯入校门，门卫和护校队处置，各班关门就地隐蔽。",
+        )
+    latest = drills.drill_record(
+        by=safety,
+        unit=school,
+        kind=Kind.FIRE,
+        held_at=held(3),
+        enrolled=520,
+        evacuated=518,
+        staff=36,
+        evacuation_seconds=108,
+        floors=4,
+        roll_call_result="应到 520 人，实到 518 人，2 人病假在家，已核实。",
+        problems=["三楼东侧楼梯口疏散指示灯不亮", "二年级学生下楼时在一楼拐角拥挤"],
+        note="消防疏散演练，模拟食堂起火，全校师生疏散到操场。",
+        photos=[_demo_photo(5, fixed=True)],
+    )
+    roll = drills.roll_call_start(by=safety, drill=latest)
+    teacher = (
+        Membership.objects.filter(unit=school, role=Role.HEAD_TEACHER).select_related("person")
+    ).first()
+    if teacher is not None:
+        incidents.roll_call_count(
+            by=teacher.person, roll_call=roll, class_name="二年级三班", present=44, absent=1
+        )
+    incidents.roll_call_count(
+        by=safety, roll_call=roll, class_name="五年级一班（代班）", present=46, absent=0
+    )
+    drills.roll_call_close(by=safety, drill=latest)
+    back = timezone.now() - latest.held_at - timedelta(minutes=5)
+    RollCall.objects.filter(pk=roll.pk).update(
+        started_at=F("started_at") - back, closed_at=F("closed_at") - back
+    )
+    RollCallCount.objects.filter(roll_call=roll).update(at=F("at") - back)
+    Drill.objects.filter(pk=latest.pk).update(recorded_at=F("recorded_at") - back)
+    drills.problem_to_hazard(by=safety, problem=latest.problems.order_by("order").first())
+
+    other = Unit.objects.get(name="西山镇中心小学")
+    other_principal = Person.objects.get(username="other.principal")
+    drills.plan_set(
+        by=other_principal,
+        unit=other,
+        year=today.year,
+        counts={Kind.FIRE: 10, Kind.EARTHQUAKE: 1, Kind.INTRUDER: 1},
+    )
+    drills.drill_record(
+        by=other_principal,
+        unit=other,
+        kind=Kind.FIRE,
+        held_at=held(3 if today.month == 1 else (today - today.replace(month=1, day=10)).days, 9),
+        enrolled=380,
+        evacuated=380,
+        staff=25,
+        evacuation_seconds=140,
+        floors=3,
+    )
+    kindergarten = Unit.objects.get(name="城关镇中心幼儿园")
+    keeper = kindergarten.head
+    if keeper is not None:
+        drills.plan_set(
+            by=keeper,
+            unit=kindergarten,
+            year=today.year,
+            counts={Kind.FIRE: 4, Kind.EARTHQUAKE: 1, Kind.INTRUDER: 1},
+        )
+        for days_back in (200, 110):
+            if (today - timedelta(days=days_back)).year == today.year:
+                drills.drill_record(
+                    by=keeper,
+                    unit=kindergarten,
+                    kind=Kind.FIRE,
+                    held_at=held(days_back),
+                    enrolled=210,
+                    evacuated=210,
+                    staff=30,
+                    evacuation_seconds=130,
+                    floors=2,
+                )
+    drills.drills_behind_notify(day=today.replace(day=1) - timedelta(days=1))

@@ -342,10 +342,17 @@ class IncidentStep(models.Model):
 
 
 class RollCall(models.Model):
-    """Evacuation roll call (疏散点名) during an incident: each head teacher counts their
-    class from a phone; the principal sees the live total and the classes not yet counted."""
+    """Evacuation roll call (疏散点名) at a unit, during an incident or a drill (no incident:
+    drills.Drill points at it): each head teacher of the unit counts their class from a
+    phone; the principal sees the live total and the classes not yet counted. Who counts and
+    who closes it is decided by `unit`."""
 
-    incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="roll_call")
+    incident = models.OneToOneField(
+        Incident, null=True, blank=True, on_delete=models.CASCADE, related_name="roll_call"
+    )
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="+"
+    )
     started_by = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
     started_at = models.DateTimeField(_("started at"))
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
@@ -355,7 +362,7 @@ class RollCall(models.Model):
         verbose_name_plural = _("roll calls")
 
     def __str__(self) -> str:
-        return f"{self.incident} {self.started_at:%H:%M}"
+        return f"{self.incident or self.unit} {self.started_at:%H:%M}"
 
 
 class RollCallCount(models.Model):

@@ -251,7 +251,7 @@ def roll_call_state(roll_call: RollCall) -> RollCallState:
     counted = {c.person_id for c in counts}
     teachers = (
         Membership.objects.filter(
-            unit_id=roll_call.incident.unit_id, role=Role.HEAD_TEACHER, person__is_active=True
+            unit_id=roll_call.unit_id, role=Role.HEAD_TEACHER, person__is_active=True
         )
         .select_related("person")
         .order_by("person__name")

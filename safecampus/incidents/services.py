@@ -951,16 +951,33 @@ def roll_call_start(*, by: Person, incident: Incident) -> RollCall:
     access.require(access.can_tick_incident_step(by, incident.unit, called=called))
     _require_open(incident)
     roll, created = RollCall.objects.get_or_create(
-        incident=incident, defaults={"started_by": by, "started_at": timezone.now()}
+        incident=incident,
+        defaults={"unit": incident.unit, "started_by": by, "started_at": timezone.now()},
     )
     if created:
-        audit_record(
-            action="create",
-            model="incidents.rollcall",
-            object_id=roll.pk,
-            object_repr=str(roll),
-            actor=Actor(id=by.pk, label=str(by)),
-        )
+        _roll_call_audit(by, roll)
+    return roll
+
+
+def _roll_call_audit(by: Person, roll: RollCall) -> None:
+    audit_record(
+        action="create",
+        model="incidents.rollcall",
+        object_id=roll.pk,
+        object_repr=str(roll),
+        actor=Actor(id=by.pk, label=str(by)),
+    )
+
+
+@transaction.atomic
+def roll_call_open(*, by: Person, unit: Unit) -> RollCall:
+    """A roll call at a unit without an incident (a drill's: drills.services keeps it once
+    per drill). Its head teachers count their classes as in an incident's."""
+    access.require(access.can_open_roll_call(by, unit))
+    if unit.is_archived:
+        raise ValidationError(_("This unit is archived."))
+    roll = RollCall.objects.create(unit=unit, started_by=by, started_at=timezone.now())
+    _roll_call_audit(by, roll)
     return roll
 
 
@@ -969,10 +986,10 @@ def roll_call_count(
     *, by: Person, roll_call: RollCall, class_name: str, present: int, absent: int
 ) -> RollCallCount:
     """A head teacher's count of their class (a second count replaces their first)."""
-    incident = roll_call.incident
-    access.require(access.can_count_class(by, incident.unit))
+    access.require(access.can_count_class(by, roll_call.unit))
     errors: dict[str, str] = {}
-    if roll_call.closed_at is not None:
+    # As stored, not as read: a count sent from a page opened before the roll call closed.
+    if RollCall.objects.filter(pk=roll_call.pk, closed_at__isnull=False).exists():
         raise ValidationError(_("The roll call is closed."))
     class_name = (class_name or "").strip()
     if not class_name:
@@ -999,7 +1016,7 @@ def roll_call_count(
 
 @transaction.atomic
 def roll_call_close(*, by: Person, roll_call: RollCall) -> RollCall:
-    access.require(access.can_handle_incident(by, roll_call.incident.unit))
+    access.require(access.can_handle_incident(by, roll_call.unit))
     RollCall.objects.filter(pk=roll_call.pk, closed_at__isnull=True).update(
         closed_at=timezone.now()
     )

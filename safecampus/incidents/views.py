@@ -398,7 +398,7 @@ def roll_call(request: HttpRequest, pk: int) -> HttpResponse:
     roll = RollCall.objects.filter(incident=incident).first()
     if roll is None:
         raise Http404
-    may_count = roll.closed_at is None and access.can_count_class(request.user, incident.unit)
+    may_count = roll.closed_at is None and access.can_count_class(request.user, roll.unit)
     mine = RollCallCount.objects.filter(roll_call=roll, person_id=request.user.pk).first()
     initial = (
         {"class_name": mine.class_name, "present": mine.present, "absent": mine.absent}
@@ -431,7 +431,7 @@ def roll_call(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "names": selectors.shows_names(request.user, incident),
             "may_close": roll.closed_at is None
-            and access.can_handle_incident(request.user, incident.unit),
+            and access.can_handle_incident(request.user, roll.unit),
         },
     )
 
