@@ -176,7 +176,7 @@ def drill_record(
     if kind not in Kind.values:
         errors["kind"] = _("Choose the kind of drill.")
     if held_at is None or timezone.is_naive(held_at):
-        errors["held_at"] = _("Give the date and time the drill was held.")
+        errors["held_at"] = _("Give the date and time the drill was held, with its time zone.")
     elif held_at > now + CLOCK_SLACK:
         errors["held_at"] = _("This time is still to come: record a drill once it is held.")
     elif timezone.localtime(held_at).year < EARLIEST_YEAR:

@@ -85,6 +85,12 @@ class DrillApiTests(DrillCase, ApiTestCase):
         self.assertError(
             api.post("/drills", body(self.school_a.pk, held_at="2026-11-23")), 422, "held_at"
         )
+        self.assertError(
+            api.post("/drills", body(self.school_a.pk, held_at="2026-11-23T09:30")),
+            422,
+            "held_at",
+            "time zone",
+        )
         self.assertFalse(Drill.objects.exists())
 
     def test_school_b_gets_404_for_everything_of_school_a(self) -> None:
