@@ -126,6 +126,7 @@ INSTALLED_APPS = [
     "safecampus.routines",
     "safecampus.drills",
     "safecampus.levels",
+    "safecampus.campaigns",
     "safecampus.dashboards",
     "safecampus.api",
     "safecampus.administration",

@@ -31,6 +31,7 @@ urlpatterns = [
     path("routines/", include("safecampus.routines.urls")),
     path("drills/", include("safecampus.drills.urls")),
     path("levels/", include("safecampus.levels.urls")),
+    path("campaigns/", include("safecampus.campaigns.urls")),
     path("n/ack/<str:token>/", notify_views.ack, name="ack"),
 ]
 

@@ -6,6 +6,7 @@ from django.urls import URLPattern
 from ninja import NinjaAPI
 from ninja.openapi.schema import OpenAPISchema
 
+from safecampus.campaigns.api import router as campaigns_router
 from safecampus.drills.api import router as drills_router
 from safecampus.duty.api import router as duty_router
 from safecampus.hazards.api import router as hazards_router
@@ -57,6 +58,7 @@ api.add_router("/", hazards_router)
 api.add_router("/", routines_router)
 api.add_router("/", drills_router)
 api.add_router("/", levels_router)
+api.add_router("/", campaigns_router)
 
 
 def urls() -> tuple[list[URLPattern], str, str]:

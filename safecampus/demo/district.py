@@ -12,7 +12,9 @@ round in progress, photos), `demo_incidents` (three incidents:
 one escalated because nobody acknowledged, one followed up, one closed), `demo_routines` (routine
 checks at 城关镇中心小学 for the last school days, one of them missed; another school short
 today), `demo_drills` (drill plans, drills held with a roll call, photos and a problem made a
-hazard, schools behind their plan). An app added later adds its own `demo_<app>` and one line
+hazard, schools behind their plan), `demo_campaigns` (the bureau's winter campaign in its
+implementation phase with a level-2 order, measures half confirmed; a group's past campaign
+with its summaries). An app added later adds its own `demo_<app>` and one line
 in `_build`.
 """
 
@@ -118,6 +120,7 @@ def _build(rng: random.Random) -> None:
     demo_incidents()
     demo_routines()
     demo_drills()
+    demo_campaigns(officer, bureau)
 
 
 def demo_orgs(rng: random.Random) -> tuple[Person, Unit]:
@@ -991,3 +994,174 @@ def demo_drills() -> None:
                     floors=2,
                 )
     drills.drills_behind_notify(day=today.replace(day=1) - timedelta(days=1))
+
+
+def demo_campaigns(officer: Person, bureau: Unit) -> None:
+    """Campaigns (专项行动), through the services. The bureau's winter campaign began ten days
+    ago and is in its implementation phase (组织实施): a leadership group, five tasks — the
+    first two overdue for the schools that have not done them (西山镇中心小学 among them),
+    城关镇中心小学 has done those and has three to go — and a level-2 order for the district
+    issued through it until the phase ends, whose measures half the units have confirmed
+    (the roster measure only where duty has no gap). 城关学区's autumn campaign ended three
+    weeks ago: its schools were asked for their summaries, all but one wrote one (one late)."""
+    from django.core.exceptions import ValidationError
+
+    from safecampus.campaigns import services as campaigns
+    from safecampus.campaigns.models import Campaign, Phase, Summary, Task, TaskDone, end_of
+    from safecampus.campaigns.selectors import campaign_units
+    from safecampus.levels import services as levels
+    from safecampus.levels.models import OrderUnit
+    from safecampus.orgs.models import MANAGER_ROLES, Membership
+    from safecampus.worker.timers import timer_cancel
+
+    today = timezone.localdate()
+
+    def manager(unit: Unit) -> Person | None:
+        row = (
+            Membership.objects.filter(unit=unit, role__in=MANAGER_ROLES)
+            .select_related("person")
+            .order_by("pk")
+            .first()
+        )
+        return row.person if row else None
+
+    campaign = campaigns.campaign_create(
+        by=officer,
+        unit=bureau,
+        name=f"{today.year}年冬季校园安全专项整治行动",
+        goal="全面排查整治校园消防、食品、交通、校舍和周边安全隐患，落实人防物防技防，"
+        "确保冬季和元旦春节期间校园安全稳定，不发生重大安全责任事故。",
+        starts_on=today - timedelta(days=10),
+        ends_on=today + timedelta(days=30),
+    )
+    director = Unit.objects.get(pk=bureau.pk).head
+    if director is not None:
+        campaigns.member_add(
+            by=officer,
+            campaign=campaign,
+            person=director,
+            position=Position.LEADER,
+            duty="全面负责",
+        )
+    campaigns.member_add(
+        by=officer,
+        campaign=campaign,
+        person=officer,
+        position=Position.DEPUTY,
+        duty="统筹协调，督查各单位任务落实",
+    )
+    for group in Unit.objects.filter(kind=UnitKind.GROUP).order_by("path"):
+        if group.head is not None:
+            campaigns.member_add(
+                by=officer,
+                campaign=campaign,
+                person=group.head,
+                position=Position.MEMBER,
+                duty=f"负责{group.name}各校的推进",
+            )
+    phases = list(Phase.objects.filter(campaign=campaign).order_by("position"))
+    plan = [
+        (0, "制定本单位专项行动实施方案并报备", -7),
+        (0, "召开全体教职工专项行动动员会", -7),
+        (1, "开展校园消防安全隐患大排查", 5),
+        (1, "组织一次全员应急疏散演练", 9),
+        (2, "元旦期间校门安保与领导带班值守", 19),
+    ]
+    tasks = []
+    for phase_index, title, due in plan:
+        task = campaigns.task_create(
+            by=officer,
+            phase=phases[phase_index],
+            title=title,
+            due_on=max(today, today + timedelta(days=due)),
+        )
+        if due < 0:  # set before today (as the history of the other apps is written)
+            day = today + timedelta(days=due)
+            Task.objects.filter(pk=task.pk).update(due_on=day, due_at=end_of(day))
+            task.refresh_from_db()
+        tasks.append(task)
+    units = list(campaign_units(campaign))
+    school = Unit.objects.get(name="城关镇中心小学")
+    west = Unit.objects.get(name="西山镇中心小学")
+    for n, unit in enumerate(units):
+        person = Person.objects.get(username="school.safety") if unit == school else manager(unit)
+        if person is None or unit == west:
+            continue
+        todo = tasks[:2] if unit == school or n % 3 else tasks[:1]
+        if n % 4 == 0 and unit != school:
+            todo = [*todo, tasks[2]]
+        for i, task in enumerate(todo):
+            done, _created = campaigns.task_mark_done(
+                by=person, task=task, unit=unit, note="已完成，材料已归档" if i == 0 else ""
+            )
+            if task.due_on < today:  # done back then: the evening before, one in ten late
+                late = timedelta(days=1 if n % 10 == 7 else -1)
+                at = end_of(task.due_on) + late - timedelta(hours=6)
+                TaskDone.objects.filter(pk=done.pk).update(done_at=at)
+
+    # A level-2 order for the district until the implementation phase ends.
+    (order,) = campaigns.campaign_orders_issue(
+        by=officer,
+        campaign=campaign,
+        orders=[campaigns.PlannedOrder(2, today, phases[1].ends_on)],
+        reason=f"{campaign.name}：组织实施阶段实行加强防控",
+    )
+    measures = list(order.measures.order_by("position"))
+    rows = OrderUnit.objects.filter(order=order).select_related("unit", "order").order_by("path")
+    for n, row in enumerate(rows):
+        if row.unit == school:
+            confirming = measures[: len(measures) // 2 + 1]
+        elif n % 2 == 0:
+            confirming = measures
+        else:
+            continue
+        person = Person.objects.get(username="school.principal") if row.unit == school else None
+        person = person or manager(row.unit)
+        if person is None:
+            continue
+        for measure in confirming:
+            try:  # the roster measure is refused while duty finds a gap: as in life
+                levels.measure_confirm(by=person, order_unit=row, measure=measure)
+            except ValidationError:
+                continue
+
+    # The autumn campaign of 城关学区, over: summaries asked for, all but one written.
+    group = Unit.objects.get(name="城关学区")
+    head = Person.objects.get(username="group.head")
+    past = campaigns.campaign_create(
+        by=head,
+        unit=group,
+        name=f"{today.year}年秋季开学校园安全专项检查",
+        goal="开学前后全面检查校舍、食堂、校车和校门安全，开学第一课开展安全教育。",
+        starts_on=today,
+        ends_on=today + timedelta(days=27),
+    )
+    timer_cancel(key=campaigns.summary_timer_key(past))
+    back = timedelta(days=55)
+    Campaign.objects.filter(pk=past.pk).update(
+        starts_on=past.starts_on - back, ends_on=past.ends_on - back
+    )
+    for phase in Phase.objects.filter(campaign=past):
+        Phase.objects.filter(pk=phase.pk).update(
+            starts_on=phase.starts_on - back, ends_on=phase.ends_on - back
+        )
+    past.refresh_from_db()
+    campaigns.summaries_request(campaign_id=past.pk)
+    schools = list(campaign_units(past))
+    texts = [
+        "一、工作开展：开学前完成校舍、食堂、消防设施全面检查，发现隐患 {n} 处，已全部整改。\n"
+        "二、安全教育：各班上好开学安全第一课，开展消防疏散演练一次。\n"
+        "三、存在问题：校门口上下学时段交通拥堵，已协调交警加强疏导。\n"
+        "四、下一步：落实常态化排查，完善隐患台账。",
+    ]
+    for n, unit in enumerate(schools[:-1]):
+        person = Person.objects.get(username="school.principal") if unit == school else None
+        person = person or manager(unit)
+        if person is None:
+            continue
+        summary = campaigns.summary_submit(
+            by=person, campaign=past, unit=unit, text=texts[0].format(n=n + 2)
+        )
+        late = n == 1
+        at = end_of(past.ends_on) + timedelta(days=past.summary_days + 1 if late else 2, hours=-8)
+        Summary.objects.filter(pk=summary.pk).update(submitted_at=at, updated_at=at)

@@ -846,6 +846,81 @@ def drill_home_units(user: Any) -> QuerySet[Unit]:
     )
 
 
+# --- Campaigns (专项行动) -------------------------------------------------------------------
+#
+# A bureau or a township group launches a campaign for its subtree: those who run it launch it
+# and run it (phases, tasks, its leadership group, what it switches on) and read every unit's
+# progress and summary. Each group, school and kindergarten under it does the tasks and writes
+# its summary itself: its own managers (a manager role in that very unit), not the levels above,
+# who set the tasks and see who has not. Everyone in the business sees the campaigns over their
+# units and those launched in the units they see. Administrators do none of it.
+
+CAMPAIGN_LAUNCH_KINDS = (UnitKind.BUREAU, UnitKind.GROUP)
+
+
+def can_launch_campaign(user: Any, unit: Unit) -> bool:
+    return runs(user, unit) and unit.kind in CAMPAIGN_LAUNCH_KINDS
+
+
+def can_run_campaign(user: Any, unit: Unit) -> bool:
+    """Phases, tasks, leadership group, switch-ons, every unit's progress and summaries of a
+    campaign launched at `unit`."""
+    return can_launch_campaign(user, unit)
+
+
+def campaigns_visible_q(user: Any) -> Q | None:
+    """Campaigns launched in the units the user sees, and those launched above them (a school
+    sees the bureau's campaign). None: none at all."""
+    if not _in_business(user):
+        return None
+    if sees_everything(user):
+        return Q()
+    step = Unit.steplen
+    above = {p[:i] for p in _scope(user)["see"] for i in range(step, len(p), step)}
+    return visible_q(user, "path") | Q(path__in=above)
+
+
+def can_see_campaign(user: Any, unit: Unit) -> bool:
+    """A campaign launched at `unit`: those who see the unit, and those of the units under it."""
+    if not _in_business(user):
+        return False
+    return unit_visible(user, unit) or any(p.startswith(unit.path) for p in _scope(user)["see"])
+
+
+def _manages_itself(user: Any, unit: Unit) -> bool:
+    return _in_business(user) and (
+        Membership.objects.filter(person=user, unit=unit, role__in=MANAGER_ROLES).exists()
+    )
+
+
+def can_do_campaign_task(user: Any, unit: Unit) -> bool:
+    """Mark a campaign's task done for `unit`: the unit's own managers."""
+    return _manages_itself(user, unit)
+
+
+def can_write_campaign_summary(user: Any, unit: Unit) -> bool:
+    """Write (and correct) `unit`'s summary of a campaign: the unit's own managers."""
+    return _manages_itself(user, unit)
+
+
+def can_read_campaign_summary(user: Any, campaign_unit: Unit, unit: Unit) -> bool:
+    """Read `unit`'s summary of a campaign launched at `campaign_unit`: those who run the
+    campaign, and the unit's own managers."""
+    return can_run_campaign(user, campaign_unit) or _manages_itself(user, unit)
+
+
+def campaign_units(user: Any) -> QuerySet[Unit]:
+    """The units whose campaign tasks and summaries the user does: the groups, schools and
+    kindergartens where they hold a manager role."""
+    if not _in_business(user):
+        return Unit.objects.none()
+    return Unit.objects.filter(
+        archived_at__isnull=True,
+        kind__in=(UnitKind.GROUP, UnitKind.SCHOOL, UnitKind.KINDERGARTEN),
+        pk__in=Membership.objects.filter(person=user, role__in=MANAGER_ROLES).values("unit_id"),
+    )
+
+
 def require(allowed: bool) -> None:
     """Refuse (403) what the rules above did not allow: every service and view says so here."""
     if not allowed:
