@@ -1,26 +1,24 @@
 """The effective alert level of the user's unit, as a banner on every page (base.html): one
-query on the orders' (path, ends_at) index, made only when the page shows it."""
+query on the orders' (path, ends_at) index, made only when the page shows it.
+A person in several units sees the level of the first (outermost) of them."""
 
 from typing import Any
 
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from safecampus.orgs.models import Membership
+from safecampus.orgs import access
 
 from .selectors import Effective, effective_level
 
 
 def _banner(user: Any) -> Effective | None:
-    membership = (
-        Membership.objects.filter(person=user, unit__archived_at__isnull=True)
-        .select_related("unit")
-        .order_by("-unit__depth", "pk")
-        .first()
-    )
-    if membership is None:
+    # The user's units as access already read them for the page (cached per request): the
+    # banner costs the one query on the orders.
+    paths = access.member_paths(user)
+    if not paths:
         return None
-    effective = effective_level(membership.unit)
+    effective = effective_level(paths[0])
     return effective if effective.raised else None
 
 

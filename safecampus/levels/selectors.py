@@ -19,10 +19,12 @@ from safecampus.orgs.models import Unit
 from .models import SHORT_NAMES, AlertOrder, Level, OrderMeasure, OrderUnit
 
 
-def ancestor_paths(unit: Unit, *, include_self: bool = True) -> list[str]:
+def ancestor_paths(unit: Unit | str, *, include_self: bool = True) -> list[str]:
+    """The paths of the unit's ancestors (and its own): the unit or its path."""
+    path = unit if isinstance(unit, str) else unit.path
     step = Unit.steplen
-    end = len(unit.path) + (step if include_self else 0)
-    return [unit.path[:i] for i in range(step, end, step)]
+    end = len(path) + (step if include_self else 0)
+    return [path[:i] for i in range(step, end, step)]
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,9 @@ def _in_force(at: dt.datetime) -> Q:
     return Q(revoked_at__isnull=True, starts_at__lte=at, ends_at__gt=at)
 
 
-def effective_level(unit: Unit, at: dt.datetime | None = None) -> Effective:
-    """The strictest order in force over `unit` (its own or an ancestor's) at `at`."""
+def effective_level(unit: Unit | str, at: dt.datetime | None = None) -> Effective:
+    """The strictest order in force over `unit` (the unit or its path; its own order or an
+    ancestor's) at `at`."""
     at = at or timezone.now()
     order = (
         AlertOrder.objects.filter(_in_force(at), path__in=ancestor_paths(unit))

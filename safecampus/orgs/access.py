@@ -762,6 +762,12 @@ def can_edit_routine_kinds(user: Any, bureau: Unit) -> bool:
 # units and those issued in the units they see. Administrators do none of it.
 
 
+def member_paths(user: Any) -> list[str]:
+    """The paths of the units the user holds a role in (the outermost of each subtree), as
+    read once a request: the alert-level banner's units."""
+    return list(_scope(user)["see"])
+
+
 def can_issue_alert_order(user: Any, unit: Unit) -> bool:
     return runs(user, unit) and unit.kind != UnitKind.DEPARTMENT
 

@@ -47,4 +47,4 @@ class NoticeQueryCountTest(NoticeTestCase):
         pages[3] = (self.duty_b, reverse("notices:detail", args=[later.pk]))
         after = [self._count(self.client_for(p), url) for p, url in pages]
         self.assertEqual(before, after)
-        self.assertLessEqual(max(after), 17)
+        self.assertLessEqual(max(after), 18)  # 17, and the alert-level banner every page has
