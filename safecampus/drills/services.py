@@ -4,13 +4,11 @@ monthly notice to the units behind their plan. Every write checks orgs.access an
 """
 
 import datetime as dt
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -253,18 +251,12 @@ def _photos_save(photos: Sequence[images.Photo], *, by: Person, drill: Drill) ->
     saved = []
     now = timezone.now()
     for p in photos:
-        name = uuid.uuid4().hex
         photo = DrillPhoto(
             drill=drill,
-            original_type=p.original_type,
-            width=p.width,
-            height=p.height,
-            taken_at=p.taken_at,
             uploaded_by=by,
             uploaded_at=now,
         )
-        photo.image.save(f"{name}.jpg", ContentFile(p.phone), save=False)
-        photo.original.save(f"{name}-original.{p.extension}", ContentFile(p.original), save=False)
+        images.photo_store(photo, p)
         photo.save()
         saved.append(photo)
     return saved

@@ -4,12 +4,10 @@ step is a HazardEvent and an audit entry; a status changes only from the one it 
 (a conditional update), so two people acting at once cannot both succeed."""
 
 import datetime as dt
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -95,20 +93,14 @@ def photos_save(
     saved = []
     now = timezone.now()
     for p in photos:
-        name = uuid.uuid4().hex
         photo = Photo(
             hazard=hazard,
             answer=answer,
             stage=stage,
-            original_type=p.original_type,
-            width=p.width,
-            height=p.height,
-            taken_at=p.taken_at,
             uploaded_by=by,
             uploaded_at=now,
         )
-        photo.image.save(f"{name}.jpg", ContentFile(p.phone), save=False)
-        photo.original.save(f"{name}-original.{p.extension}", ContentFile(p.original), save=False)
+        images.photo_store(photo, p)
         photo.save()
         saved.append(photo)
     return saved

@@ -5,11 +5,13 @@ JPEG, the original kept as sent; the time the camera says it was taken read from
 
 import datetime as dt
 import io
+import uuid
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -88,3 +90,14 @@ def _taken_at(image: Image.Image) -> dt.datetime | None:
     except (ValueError, TypeError, AttributeError, KeyError):
         return None
     return timezone.make_aware(naive)
+
+
+def photo_store(row: Any, photo: Photo) -> None:
+    """Fill a photo row (a model with `image` and `original` file fields, and original_type,
+    width, height, taken_at) from a checked photo: its two files written under one name nobody
+    can guess. The caller saves the row."""
+    name = uuid.uuid4().hex
+    row.original_type = photo.original_type
+    row.width, row.height, row.taken_at = photo.width, photo.height, photo.taken_at
+    row.image.save(f"{name}.jpg", ContentFile(photo.phone), save=False)
+    row.original.save(f"{name}-original.{photo.extension}", ContentFile(photo.original), save=False)
